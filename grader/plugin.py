@@ -1,0 +1,143 @@
+"""The pytest side of the grader: options, the ``student`` fixture, and scoring.
+
+Loaded by ``grader/conftest.py``, so both ``pytest grader -m ex2`` and
+``python -m grader check`` grade the same way and print the same report.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader import profiles, registry, report, spec
+from grader.feedback import CheckFailure
+from grader.loader import LoadError
+from grader.results import FAILED, PASSED, SKIPPED, CaseResult, Collector
+from grader.runner import InProcessRunner, Submission
+
+COLLECTOR = pytest.StashKey[Collector]()
+
+#: No check may run longer than this; a hang in student code must not stall grading.
+CHECK_TIME_LIMIT_S = 120.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "autograder / 採点")
+    group.addoption(
+        "--target",
+        default=os.environ.get("GRADER_TARGET", "exercises"),
+        help="folder holding the exercise files to grade (default: exercises/)",
+    )
+    group.addoption(
+        "--profile",
+        default=profiles.STUDENT,
+        choices=profiles.PROFILES,
+        help="hypothesis profile: quick 'student' feedback or reproducible 'grading'",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for ex in registry.EXERCISES:
+        config.addinivalue_line("markers", f"{ex.short}: {ex.title_en} ({ex.filename})")
+        config.addinivalue_line("markers", f"{ex.id}: {ex.title_en} ({ex.filename})")
+    config.addinivalue_line("markers", "check: a graded check (grader.spec.check)")
+    profiles.load(config.getoption("--profile"))
+    config.stash[COLLECTOR] = Collector()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each check with its exercise (``-m ex2`` or ``-m ex2_swish``) and declare it for the report."""
+    collector = config.stash[COLLECTOR]
+    for item in items:
+        info = spec.info(item)
+        if info is None:
+            continue
+        exercise = registry.for_check_module(item.module.__name__)
+        item.add_marker(getattr(pytest.mark, exercise.short))
+        item.add_marker(getattr(pytest.mark, exercise.id))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    collector = session.config.stash[COLLECTOR]
+    for item in session.items:
+        info = spec.info(item)
+        if info is not None:
+            collector.declare(registry.for_check_module(item.module.__name__), item.originalname, info)
+
+
+@pytest.fixture(scope="session")
+def runner(pytestconfig: pytest.Config) -> InProcessRunner:
+    target = Path(pytestconfig.getoption("--target"))
+    if not target.is_dir():
+        raise pytest.UsageError(
+            f"採点対象のフォルダ {target} がありません / target folder {target} does not exist "
+            "(キットのフォルダで実行するか --target を指定してください / run from the kit's folder or pass --target)"
+        )
+    return InProcessRunner(target)
+
+
+@pytest.fixture(scope="module")
+def student(request: pytest.FixtureRequest, runner: InProcessRunner) -> Submission:
+    """The student's exercise file for this check module, loaded through the runner."""
+    return runner.load(registry.for_check_module(request.module.__name__))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
+    from grader.probes import time_limit
+
+    with time_limit(CHECK_TIME_LIMIT_S, item.name):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    info = spec.info(item)
+    if info is None:
+        return
+    decisive = rep.when == "call" or (rep.when == "setup" and not rep.passed)
+    if not decisive:
+        return
+    case = item.callspec.id if hasattr(item, "callspec") else ""
+    if rep.skipped:
+        result = CaseResult(case, SKIPPED, str(rep.longrepr[-1]) if isinstance(rep.longrepr, tuple) else "")
+    elif rep.passed:
+        result = CaseResult(case, PASSED)
+    else:
+        message = explain(call.excinfo) if call.excinfo else str(rep.longrepr)
+        result = CaseResult(case, FAILED, message)
+        rep.longrepr = f"{info.title}\n{message}\n{info.hint}"
+    exercise = registry.for_check_module(item.module.__name__)
+    item.config.stash[COLLECTOR].record(exercise, item.originalname, info, result)
+
+
+def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """A failure in the student's words: our own message, or what their code raised and where."""
+    err = excinfo.value
+    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+        err = err.exceptions[0]
+    if isinstance(err, (CheckFailure, LoadError)):
+        return str(err)
+    if isinstance(err, AssertionError):
+        return f"{err}"
+    frames = [e for e in excinfo.traceback if "submission_" in str(e.frame.f_globals.get("__name__", ""))]
+    if frames:
+        last = frames[-1]
+        return (
+            f"あなたのコードが例外を送出しました / your code raised {type(err).__name__}: {err}\n"
+            f"  {Path(str(last.path)).name}, line {last.lineno + 1}: {str(last.statement).strip()}"
+        )
+    return f"採点中に予期しないエラー / unexpected error while checking: {type(err).__name__}: {err}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    results = config.stash[COLLECTOR].results()
+    if not results.exercises:
+        return
+    console = Console(file=terminalreporter._tw._file, force_terminal=terminalreporter.hasmarkup)  # noqa: SLF001
+    report.render(results, console, details=False)

@@ -1,0 +1,48 @@
+"""The exercises the kit teaches: one entry each, the single list every tool reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its file in the target folder and the module holding its checks."""
+
+    id: str  # the file's stem, e.g. "ex2_swish"
+    short: str  # the pytest marker and CLI short form, e.g. "ex2"
+    title_ja: str
+    title_en: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.id}.py"
+
+    @property
+    def check_module(self) -> str:
+        return f"grader.checks.test_{self.id}"
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("ex1_last_token", "ex1", "最後のトークンの抽出", "Last-token extraction"),
+    Exercise("ex2_swish", "ex2", "自動微分対応の Swish", "Swish with custom autograd"),
+    Exercise("ex3_residual_mlp", "ex3", "残差接続つき MLP", "Residual MLP"),
+    Exercise("ex4_sgdr", "ex4", "ウォームアップ + SGDR", "Warmup + SGDR schedule"),
+)
+
+_BY_NAME = {name: ex for ex in EXERCISES for name in (ex.id, ex.short)}
+
+
+def find(name: str) -> Exercise:
+    """Look an exercise up by id (``ex2_swish``) or short form (``ex2``)."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        known = ", ".join(f"{ex.short} ({ex.id})" for ex in EXERCISES)
+        raise ValueError(f"unknown exercise {name!r}; known exercises: {known}") from None
+
+
+def for_check_module(module_name: str) -> Exercise:
+    """The exercise whose checks live in ``module_name`` (e.g. ``grader.checks.test_ex1_last_token``)."""
+    stem = module_name.rsplit(".", 1)[-1].removeprefix("test_")
+    return find(stem)

@@ -1,0 +1,113 @@
+"""Results for people (a score table, failures with hints) and for tools (Gradescope JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import PASSED, CheckResult, Results
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def score_table(results: Results) -> Table:
+    """One row per exercise: score / max."""
+    table = Table(title="採点結果 / Scores", show_footer=True)
+    table.add_column("課題 / exercise", footer="合計 / total")
+    table.add_column("", footer="")
+    table.add_column("得点 / score", justify="right", footer=f"{_points(results.score)} / {_points(results.max_score)}")
+    for ex in results.exercises:
+        style = "green" if ex.score == ex.max_score else ("red" if ex.score == 0 else "yellow")
+        table.add_row(
+            ex.exercise.id,
+            f"{ex.exercise.title_ja} / {ex.exercise.title_en}",
+            Text(f"{_points(ex.score)} / {_points(ex.max_score)}", style=style),
+        )
+    return table
+
+
+def check_lines(check: CheckResult, *, details: bool) -> list[Text]:
+    """A check's line (✓/✗, points, title) and, when it failed, what failed and a hint."""
+    mark, style = ("✓", "green") if check.status == PASSED else ("✗", "red")
+    head = Text(f"  {mark} {_points(check.score):>5} / {_points(check.max_score):<3} {check.info.title}", style=style)
+    lines = [head]
+    if details and check.failures:
+        shown = check.failures[0]
+        others = [c.case for c in check.failures[1:] if c.case]
+        where = f"[{shown.case}] " if shown.case else ""
+        body = where + shown.message
+        if others:
+            body += f"\n(同じ失敗: / also failed in: {', '.join(others)})"
+        body += "\n" + check.info.hint
+        lines.append(Text(_indent(body, 6)))
+    return lines
+
+
+def render(results: Results, console: Console, *, details: bool = True) -> None:
+    """Print every check with its points, failures with their smallest example and a hint, then the table."""
+    for ex in results.exercises:
+        console.print(Text(f"\n{ex.exercise.id}: {ex.exercise.title_ja} / {ex.exercise.title_en}", style="bold"))
+        for check in ex.checks:
+            for line in check_lines(check, details=details):
+                console.print(line)
+    console.print()
+    console.print(score_table(results))
+
+
+def gradescope(results: Results) -> dict[str, Any]:
+    """The Gradescope ``results.json`` layout, plus ``exercises: {id: {score, max_score}}``."""
+    tests = []
+    for ex in results.exercises:
+        for check in ex.checks:
+            output = ""
+            if check.failures:
+                output = "\n\n".join(f"[{c.case}] {c.message}" if c.case else c.message for c in check.failures)
+                output += "\n\n" + check.info.hint
+            tests.append(
+                {
+                    "name": f"{ex.exercise.id}: {check.info.title}",
+                    "score": check.score,
+                    "max_score": check.max_score,
+                    "status": check.status,
+                    "output": output,
+                    "tags": [ex.exercise.id, ex.exercise.short],
+                    "visibility": "visible",
+                }
+            )
+    return {
+        "score": results.score,
+        "max_score": results.max_score,
+        "tests": tests,
+        "exercises": {ex.exercise.id: {"score": ex.score, "max_score": ex.max_score} for ex in results.exercises},
+    }
+
+
+def write_json(results: Results, path: Path) -> None:
+    """Write ``results.json`` atomically: a reader never sees half a file."""
+    write_text_atomic(Path(path), json.dumps(gradescope(results), ensure_ascii=False, indent=2) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line for line in text.splitlines())

@@ -1,0 +1,108 @@
+"""What a grading run found: cases -> checks -> exercises, and the points they earn.
+
+A check's points are shared equally among its cases that ran (skipped CUDA cases do
+not count), so a machine without a GPU grades out of the same maximum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.registry import Exercise
+from grader.spec import CheckInfo
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass
+class CaseResult:
+    case: str  # e.g. "cpu-float32", or "" for an unparametrised check
+    outcome: str  # PASSED, FAILED or SKIPPED
+    message: str = ""
+
+
+@dataclass
+class CheckResult:
+    exercise: Exercise
+    name: str  # the check function's name, e.g. "test_values"
+    info: CheckInfo
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def ran(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.outcome != SKIPPED]
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.outcome == FAILED]
+
+    @property
+    def max_score(self) -> float:
+        return self.info.points
+
+    @property
+    def score(self) -> float:
+        ran = self.ran
+        if not ran:
+            return 0.0
+        passed = sum(c.outcome == PASSED for c in ran)
+        return round(self.info.points * passed / len(ran), 4)
+
+    @property
+    def status(self) -> str:
+        return PASSED if self.ran and not self.failures else FAILED
+
+
+@dataclass
+class ExerciseResult:
+    exercise: Exercise
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 4)
+
+
+@dataclass
+class Results:
+    exercises: list[ExerciseResult] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises), 4)
+
+    def exercise(self, exercise_id: str) -> ExerciseResult:
+        for e in self.exercises:
+            if e.exercise.id == exercise_id:
+                return e
+        raise KeyError(exercise_id)
+
+
+class Collector:
+    """Gathers case outcomes as pytest reports them, in collection order."""
+
+    def __init__(self) -> None:
+        self._checks: dict[tuple[str, str], CheckResult] = {}
+        self._exercises: dict[str, ExerciseResult] = {}
+
+    def declare(self, exercise: Exercise, name: str, info: CheckInfo) -> CheckResult:
+        key = (exercise.id, name)
+        if key not in self._checks:
+            check = CheckResult(exercise, name, info)
+            self._checks[key] = check
+            self._exercises.setdefault(exercise.id, ExerciseResult(exercise)).checks.append(check)
+        return self._checks[key]
+
+    def record(self, exercise: Exercise, name: str, info: CheckInfo, case: CaseResult) -> None:
+        self.declare(exercise, name, info).cases.append(case)
+
+    def results(self) -> Results:
+        return Results(list(self._exercises.values()))

@@ -1,0 +1,52 @@
+"""How a check declares itself: its points and its bilingual title and hint.
+
+A check file reads like the specification::
+
+    @check(3, ja="値が参照実装と一致する", en="values match the reference",
+           hint_ja="...", hint_en="...")
+    @on_devices()
+    @given(...)
+    def test_values(student, device, dtype, ...): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pytest
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What a report says about a check."""
+
+    points: float
+    ja: str
+    en: str
+    hint_ja: str
+    hint_en: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.ja} / {self.en}"
+
+    @property
+    def hint(self) -> str:
+        return f"ヒント: {self.hint_ja}\nHint: {self.hint_en}"
+
+
+def check(points: float, *, ja: str, en: str, hint_ja: str, hint_en: str) -> Callable[[F], F]:
+    """Declare a graded check worth ``points``, shared among its device/dtype cases."""
+    if points <= 0:
+        raise ValueError("a check must be worth a positive number of points")
+    return pytest.mark.check(CheckInfo(points, ja, en, hint_ja, hint_en))
+
+
+def info(item: pytest.Item) -> CheckInfo | None:
+    """The :class:`CheckInfo` of a collected test item, if it is a graded check."""
+    marker = item.get_closest_marker("check")
+    return marker.args[0] if marker else None

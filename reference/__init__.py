@@ -1,0 +1,1 @@
+"""The oracles: complete implementations of every exercise, each tested in tests/ against PyTorch."""
