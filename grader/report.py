@@ -79,7 +79,7 @@ def gradescope(results: Results) -> dict[str, Any]:
                     "max_score": check.max_score,
                     "status": check.status,
                     "output": output,
-                    "tags": [ex.exercise.id, ex.exercise.short],
+                    "tags": [ex.exercise.id, ex.exercise.short, check.name],
                     "visibility": "visible",
                 }
             )

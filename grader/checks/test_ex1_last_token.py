@@ -123,8 +123,8 @@ def test_last_token_masked_values(student, device, dtype, data):
     2,
     ja="last_token_masked の勾配は選んだ位置だけに流れる",
     en="last_token_masked sends gradients to exactly the selected positions",
-    hint_ja="結果を hidden から切り離さないでください。hidden * mask のような計算は他の位置にも勾配を流してしまいます。",
-    hint_en="Keep the result connected to hidden, and select rather than mix: hidden * mask-style sums send gradient elsewhere too.",
+    hint_ja="結果を hidden から切り離さず (.detach() や torch.tensor(...) は不可)、選んだ位置以外の値を混ぜないでください。",
+    hint_en="Keep the result connected to hidden (no .detach() or torch.tensor(...)) and do not mix in other positions.",
 )
 @on_devices(half_on_cuda=False)
 @given(data=st.data())

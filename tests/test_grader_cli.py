@@ -1,0 +1,142 @@
+"""The grader as students and instructors use it: CLI, JSON, failures that stay contained."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from grader import registry
+from tests.grading import MUTANTS, ROOT, by_exercise, grade
+
+ALL = [ex.id for ex in registry.EXERCISES]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def solutions_results(tmp_path_factory) -> dict:
+    target = tmp_path_factory.mktemp("solutions")
+    for ex in registry.EXERCISES:
+        shutil.copy(ROOT / "solutions" / ex.filename, target)
+    return grade(target, ALL)
+
+
+@pytest.fixture(scope="module")
+def stub_results(tmp_path_factory) -> dict:
+    target = tmp_path_factory.mktemp("stubs")
+    for ex in registry.EXERCISES:
+        shutil.copy(ROOT / "exercises" / ex.filename, target)
+    return grade(target, ALL)
+
+
+def test_solutions_get_full_marks_on_every_check(solutions_results):
+    failed = [t["name"] + "\n" + t["output"] for t in solutions_results["tests"] if t["score"] != t["max_score"]]
+    assert failed == []
+    assert solutions_results["score"] == solutions_results["max_score"] > 0
+    assert set(solutions_results["exercises"]) == set(ALL)
+
+
+def test_stubs_get_zero_on_every_check(stub_results):
+    scored = [t["name"] for t in stub_results["tests"] if t["score"] != 0]
+    assert scored == []
+    assert all(t["status"] == "failed" for t in stub_results["tests"])
+    assert "not implemented yet" in stub_results["tests"][0]["output"]
+
+
+def test_results_json_is_gradescope_shaped(solutions_results):
+    assert set(solutions_results) >= {"score", "max_score", "tests", "exercises"}
+    for t in solutions_results["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "tags"}
+        assert t["status"] in ("passed", "failed")
+        assert t["tags"][0] in ALL and t["tags"][1] == registry.find(t["tags"][0]).short
+    for ex_id, summary in solutions_results["exercises"].items():
+        tests = [t for t in solutions_results["tests"] if t["tags"][0] == ex_id]
+        assert summary["max_score"] == pytest.approx(sum(t["max_score"] for t in tests))
+
+
+def test_a_broken_file_costs_only_its_own_exercise(tmp_path):
+    (tmp_path / "ex1_last_token.py").write_text("def last_token(hidden, lengths:\n    pass\n", encoding="utf-8")
+    shutil.copy(ROOT / "solutions" / "ex4_sgdr.py", tmp_path)
+    (tmp_path / "ex2_swish.py").write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
+    raw = grade(tmp_path, ["ex1", "ex2", "ex4"], profile="student")
+    assert raw["exercises"]["ex1_last_token"]["score"] == 0
+    assert raw["exercises"]["ex2_swish"]["score"] == 0
+    assert raw["exercises"]["ex4_sgdr"]["score"] == raw["exercises"]["ex4_sgdr"]["max_score"] > 0
+    ex1 = by_exercise(raw, "ex1_last_token")
+    assert "SyntaxError" in ex1.output("test_last_token_values")
+    assert "line 1" in ex1.output("test_last_token_values")
+    assert "SystemExit" in by_exercise(raw, "ex2_swish").raw["tests"][-1]["output"] or any(
+        "SystemExit" in t["output"] for t in raw["tests"] if t["tags"][0] == "ex2_swish"
+    )
+
+
+def test_a_missing_file_scores_zero_and_says_so(tmp_path):
+    raw = grade(tmp_path, ["ex1"], profile="student")
+    assert raw["score"] == 0
+    assert all("was not found" in t["output"] for t in raw["tests"])
+
+
+def test_failure_shows_smallest_example_expected_actual_and_hint(tmp_path):
+    shutil.copy(MUTANTS / "ex1_last_token" / "sum_minus_one.py", tmp_path / "ex1_last_token.py")
+    output = by_exercise(grade(tmp_path, ["ex1"]), "ex1_last_token").output("test_last_token_masked_values")
+    for part in ("例 / example:", "mask", "期待 / expected:", "実際 / actual:", "Mismatched elements", "ヒント:", "Hint:"):
+        assert part in output
+    assert "hypothesis" not in output.lower() and "Traceback" not in output
+    # the shrunk example is small: one row, two positions
+    assert "shape=(1, 2, 1)" in output
+
+
+def test_grading_profile_is_deterministic(tmp_path):
+    shutil.copy(MUTANTS / "ex1_last_token" / "sum_minus_one.py", tmp_path / "ex1_last_token.py")
+    first = grade(tmp_path, ["ex1"])
+    second = grade(tmp_path, ["ex1"])
+    assert first == second
+
+
+def test_cli_accepts_short_and_long_ids_and_reports_a_table(tmp_path):
+    proc = run_cli("check", "ex1", "ex1_last_token", "--target", "solutions")
+    assert proc.returncode == 0
+    assert "ex1_last_token" in proc.stdout and "18 / 18" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("check", "ex9"), "unknown exercise"), (("check", "--target", "no/such/dir"), "does not exist")],
+)
+def test_cli_exits_non_zero_only_when_it_cannot_grade(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stdout + proc.stderr
+
+
+def test_student_failures_still_exit_zero():
+    proc = run_cli("check", "ex1")  # the untouched stub
+    assert proc.returncode == 0
+    assert "0 / 18" in proc.stdout
+
+
+def test_pytest_entry_point_marks_and_scores(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "grader", "-m", "ex1", "--target", "solutions", "-q", "-p", "no:randomly"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "18 / 18" in proc.stdout
+    assert "deselected" in proc.stdout  # the other exercises' checks were filtered out by -m ex1
+
+
+def test_json_file_is_valid_utf8_with_japanese(tmp_path):
+    out = tmp_path / "r.json"
+    assert run_cli("check", "ex1", "--target", "solutions", "--json", str(out)).returncode == 0
+    text = out.read_text(encoding="utf-8")
+    assert json.loads(text)["score"] == 18
+    assert "値が参照実装と一致" in text
