@@ -129,17 +129,30 @@ class MLPConfig:
         )
 
 
+#: Dropout probabilities a config may have; the train-mode checks use the nonzero ones.
+DROPOUTS = (0.0, 0.1, 0.5, 0.9)
+
+
 @st.composite
-def mlp_configs(draw: st.DrawFn, min_depth: int = 0, max_depth: int = 3, dropout: float | None = None) -> MLPConfig:
+def mlp_configs(
+    draw: st.DrawFn,
+    min_depth: int = 0,
+    max_depth: int = 3,
+    dropout: float | None = None,
+    dropouts: tuple[float, ...] = DROPOUTS,
+    max_size: int = 8,
+) -> MLPConfig:
+    """A small ResidualMLP config; ``dropout`` fixes the probability, else it is drawn from ``dropouts``."""
     return MLPConfig(
-        in_features=draw(sizes(1, 6)),
-        hidden_features=draw(sizes(1, 8)),
-        out_features=draw(sizes(1, 6)),
+        in_features=draw(sizes(1, min(6, max_size))),
+        hidden_features=draw(sizes(1, max_size)),
+        out_features=draw(sizes(1, min(6, max_size))),
         depth=draw(st.integers(min_depth, max_depth)),
-        dropout=draw(st.sampled_from([0.0, 0.1, 0.5, 0.9])) if dropout is None else dropout,
+        dropout=draw(st.sampled_from(dropouts)) if dropout is None else dropout,
     )
 
 
+#: The batch dimensions in front of the feature dimension: none, one, several, or an empty batch.
 LEADING_SHAPES = st.sampled_from([(), (3,), (2, 3), (1, 2, 2), (0,)])
 
 
