@@ -28,6 +28,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex2_swish", "ex2", "自動微分対応の Swish", "Swish with custom autograd"),
     Exercise("ex3_residual_mlp", "ex3", "残差接続つき MLP", "Residual MLP"),
     Exercise("ex4_sgdr", "ex4", "ウォームアップ + SGDR", "Warmup + SGDR schedule"),
+    Exercise("ex5_transformer", "ex5", "Transformer ブロック", "Transformer blocks"),
 )
 
 _BY_NAME = {name: ex for ex in EXERCISES for name in (ex.id, ex.short)}

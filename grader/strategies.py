@@ -105,7 +105,54 @@ MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
 
 # -- ex2: Swish -------------------------------------------------------------------
 
-BETAS = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False).filter(lambda b: abs(b) > 1e-3)
+#: 1e-3 <= |beta| <= 3, either sign: two ranges, not a filter (which would keep rejecting the 0.0 hypothesis favours).
+BETAS = st.floats(min_value=1e-3, max_value=3.0) | st.floats(min_value=-3.0, max_value=-1e-3)
+
+#: Exactly representable in bfloat16, so a module that keeps beta in its own dtype
+#: (a buffer cast with ``.to(dtype)``) computes with the very same beta.
+MODULE_BETAS = st.sampled_from([1.0, 2.0, 0.5, -1.0, 1.5, 0.25, -2.5, 3.0])
+
+#: Far out on both tails, where ``exp`` of ``beta * x`` overflows unless sigmoid is computed stably.
+LARGE_MAGNITUDES = (1e2, 1e3, 1e4)
+
+#: With |beta| >= 0.5 and |x| >= 100 the sigmoid is saturated: every correct formula agrees there.
+SATURATING_BETAS = st.floats(min_value=0.5, max_value=3.0) | st.floats(min_value=-3.0, max_value=-0.5)
+
+
+def swish_shapes() -> st.SearchStrategy[tuple[int, ...]]:
+    """Small non-empty shapes, 0-dim included."""
+    return shapes(min_dims=0, max_dims=3, min_side=1, max_side=5)
+
+
+@st.composite
+def large_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """A 1-D tensor of entries ±1e2, ±1e3 or ±1e4 (exact in every floating dtype's range)."""
+    n = draw(sizes(1, 8))
+    values = draw(st.lists(st.sampled_from(LARGE_MAGNITUDES), min_size=n, max_size=n))
+    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=n, max_size=n))
+    return torch.tensor([s * v for s, v in zip(signs, values)], dtype=dtype, device=device)
+
+
+ODD_LAYOUTS = ("empty (0,)", "empty (2, 0, 3)", "transposed", "every other element", "permuted 3-D", "expanded")
+
+
+@st.composite
+def odd_layout_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> tuple[str, torch.Tensor]:
+    """(name, x): an empty tensor or a non-contiguous view, the kind ``.view`` cannot reshape."""
+    layout = draw(st.sampled_from(ODD_LAYOUTS))
+    seed = draw(SEEDS)
+    a, b = draw(sizes(2, 4)), draw(sizes(2, 4))
+    if layout == "empty (0,)":
+        return layout, make((0,), dtype, device, seed)
+    if layout == "empty (2, 0, 3)":
+        return layout, make((2, 0, 3), dtype, device, seed)
+    if layout == "transposed":
+        return layout, make((a, b), dtype, device, seed).t()
+    if layout == "every other element":
+        return layout, make((a, 2 * b), dtype, device, seed)[:, ::2]
+    if layout == "permuted 3-D":
+        return layout, make((a, b, 2), dtype, device, seed).permute(2, 0, 1)
+    return layout, make((a, 1), dtype, device, seed).expand(a, b)
 
 
 # -- ex3: ResidualMLP ------------------------------------------------------------
@@ -187,27 +234,58 @@ class SGDRConfig:
     def cycle_length(self, i: int) -> int:
         return self.T_0 * self.T_mult**i
 
+    def restart(self, i: int) -> int:
+        """The scheduler step at which cycle ``i`` starts (warmup included)."""
+        return self.warmup_steps + self.cycle_start(i)
+
 
 BASE_LRS = st.sampled_from([0.1, 1.0, 3e-4, 0.05])
 
 
+def group_lrs(max_groups: int = 4) -> st.SearchStrategy[list[float]]:
+    """The initial lrs of 2 to ``max_groups`` param groups (they may repeat)."""
+    return st.lists(BASE_LRS, min_size=2, max_size=max_groups)
+
+
 @st.composite
-def sgdr_configs(draw: st.DrawFn, max_warmup: int = 20) -> SGDRConfig:
+def sgdr_configs(
+    draw: st.DrawFn,
+    *,
+    min_warmup: int = 0,
+    max_warmup: int = 20,
+    T_mults: st.SearchStrategy[int] = st.integers(1, 4),
+    cycle_decays: tuple[float, ...] = (1.0, 0.9, 0.5),
+) -> SGDRConfig:
+    """A valid schedule, small enough that a test can walk through its first cycles."""
     return SGDRConfig(
-        warmup_steps=draw(st.integers(0, max_warmup)),
+        warmup_steps=draw(st.integers(min_warmup, max_warmup)),
         T_0=draw(st.integers(1, 12)),
-        T_mult=draw(st.integers(1, 4)),
+        T_mult=draw(T_mults),
         eta_min=draw(st.sampled_from([0.0, 1e-5, 1e-3])),
         warmup_start_factor=draw(st.sampled_from([0.0, 0.01, 0.1, 0.5, 1.0])),
-        cycle_decay=draw(st.sampled_from([1.0, 0.9, 0.5])),
+        cycle_decay=draw(st.sampled_from(cycle_decays)),
     )
 
 
-@st.composite
-def restart_steps(draw: st.DrawFn, config: SGDRConfig, max_cycle: int = 30) -> int:
-    """A step exactly at a restart, where a floating-point log finds the wrong cycle."""
-    cycle = draw(st.integers(1, max_cycle if config.T_mult > 1 else 10**6))
-    return config.warmup_steps + config.cycle_start(cycle)
+#: With these T_mult, ``int(math.log(x, T_mult))`` misses exact powers (3**5, 9**5, 10**3),
+#: and log2/log10-based variants miss others (7**7; 5**3, 6**3): every restart of such a
+#: schedule is worth checking.
+FLOAT_LOG_TRAPS = st.sampled_from([3, 5, 6, 7, 9, 10])
+
+
+def restart_configs() -> st.SearchStrategy[SGDRConfig]:
+    """A schedule whose restarts are worth checking: T_mult from 1 to 10, float-log traps favoured."""
+    return sgdr_configs(T_mults=st.one_of(FLOAT_LOG_TRAPS, st.integers(1, 10)))
+
+
+def restart_steps(config: SGDRConfig, max_cycle: int = 30, max_step: int = 2**50) -> list[int]:
+    """The steps at which cycles 1..max_cycle start (and cycle 10**6 when T_mult == 1), up to ``max_step``.
+
+    The cap keeps every step an exact float, so only the way the cycle is found is tested;
+    the float-log traps (3**5, 9**5, 10**3, ...) all lie far below it.
+    """
+    cycles = [*range(1, max_cycle + 1), *([10**6] if config.T_mult == 1 else [])]
+    return [config.restart(i) for i in cycles if config.restart(i) <= max_step]
 
 
 @st.composite
@@ -220,8 +298,24 @@ def inside_cycle_steps(draw: st.DrawFn, config: SGDRConfig, max_cycle: int = 6) 
     return config.warmup_steps + config.cycle_start(cycle) + offset
 
 
+HUGE_STEPS = (10**9, 10**12, 10**12 + 7, 2**40)
+
+#: Fixed schedules for the huge-step check (a table, not a strategy: a hang must cost one
+#: time limit, not one per shrinking attempt). T_mult = 1 is where a loop over cycles is slowest.
+HUGE_CONFIGS = (
+    SGDRConfig(warmup_steps=0, T_0=1, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0),
+    SGDRConfig(warmup_steps=10, T_0=7, T_mult=1, eta_min=1e-5, warmup_start_factor=0.1, cycle_decay=1.0),
+    SGDRConfig(warmup_steps=3, T_0=12, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=0.9),
+    SGDRConfig(warmup_steps=5, T_0=1, T_mult=2, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=1.0),
+    SGDRConfig(warmup_steps=0, T_0=3, T_mult=2, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=0.9),
+    SGDRConfig(warmup_steps=1, T_0=1, T_mult=3, eta_min=1e-5, warmup_start_factor=0.5, cycle_decay=0.9),
+    SGDRConfig(warmup_steps=0, T_0=5, T_mult=4, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=0.5),
+    SGDRConfig(warmup_steps=20, T_0=2, T_mult=10, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=1.0),
+)
+
+
 def huge_steps() -> st.SearchStrategy[int]:
-    return st.sampled_from([10**9, 10**12, 10**12 + 7, 2**40])
+    return st.sampled_from(HUGE_STEPS)
 
 
 
@@ -246,3 +340,128 @@ def hidden_and_mask(
     hidden = draw(tensors((B, T, D), dtype, device, noncontiguous=None))
     mask = draw(masks(B, T, draw(st.sampled_from(paddings))))
     return hidden, mask.to(draw(st.sampled_from(MASK_DTYPES))).to(device)
+
+
+# -- ex5: Transformer ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """One attention example's sizes: batch B, L queries, S keys, num_heads heads of width d_k."""
+
+    batch: int
+    query_len: int
+    key_len: int
+    num_heads: int
+    d_k: int
+    bias: bool = True
+
+    @property
+    def d_model(self) -> int:
+        return self.num_heads * self.d_k
+
+
+@st.composite
+def attention_configs(
+    draw: st.DrawFn,
+    *,
+    cross: bool = False,
+    min_len: int = 1,
+    max_len: int = 5,
+    max_heads: int = 4,
+    max_d_k: int = 4,
+    min_d_model: int = 1,
+) -> AttentionConfig:
+    """Small sizes; ``cross`` makes L != S (cross-attention), otherwise L == S (self-attention)."""
+    num_heads = draw(sizes(1, max_heads))
+    d_k = draw(sizes(-(-min_d_model // num_heads), max_d_k))  # d_model >= min_d_model
+    L = draw(sizes(min_len, max_len))
+    S = draw(sizes(min_len, max_len).filter(lambda s: s != L)) if cross else L
+    return AttentionConfig(draw(sizes(1, 3)), L, S, num_heads, d_k, draw(st.booleans()))
+
+
+def allowed_mask(shape: tuple[int, ...], seed: int, *, keep: float = 0.6) -> torch.Tensor:
+    """A reproducible bool mask (True = may attend) in which every row (last dim) keeps at least one key."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        allowed = torch.rand(shape) < keep
+        if allowed.numel():
+            pick = torch.randint(shape[-1], shape[:-1]).unsqueeze(-1)
+            allowed.scatter_(-1, pick, True)
+    return allowed
+
+
+@st.composite
+def attention_masks(
+    draw: st.DrawFn, shape: tuple[int, ...], device: str, *, empty_rows: bool = False
+) -> torch.Tensor:
+    """A mask of ``shape`` in any accepted dtype (bool, 0/1 integers or floats), nonzero = may attend.
+
+    Every row keeps at least one key, unless ``empty_rows``: then one or more rows may attend to nothing.
+    """
+    allowed = allowed_mask(shape, draw(SEEDS))
+    if empty_rows:
+        rows = allowed.view(-1, shape[-1])
+        n = rows.shape[0]
+        empty = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+        rows[empty] = False
+    return allowed.to(draw(st.sampled_from(MASK_DTYPES))).to(device)
+
+
+@st.composite
+def attention_inputs(
+    draw: st.DrawFn, device: str, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """q (..., L, d_k), k (..., S, d_k), v (..., S, d_v) and a mask: none, (L, S), (..., L, S) or (..., 1, S)."""
+    lead = draw(st.sampled_from([(), (2,), (2, 3)]))
+    L, S, d_k, d_v = draw(sizes(1, 5)), draw(sizes(1, 5)), draw(sizes(1, 4)), draw(sizes(1, 4))
+    q = draw(tensors((*lead, L, d_k), dtype, device, noncontiguous=None))
+    k = draw(tensors((*lead, S, d_k), dtype, device, noncontiguous=None))
+    v = draw(tensors((*lead, S, d_v), dtype, device, noncontiguous=None))
+    shape = draw(st.sampled_from([None, (L, S), (*lead, L, S), (*lead, 1, S)]))
+    mask = None if shape is None else draw(attention_masks(shape, device))
+    return q, k, v, mask
+
+
+#: The mask shapes MultiHeadAttention accepts (each broadcast to (B, num_heads, L, S)).
+MHA_MASK_SHAPES = ("(L, S)", "(B, 1, 1, S)", "(B, 1, L, S)", "(B, H, L, S)")
+
+
+def mha_mask_shape(name: str, config: AttentionConfig) -> tuple[int, ...]:
+    B, H, L, S = config.batch, config.num_heads, config.query_len, config.key_len
+    return {"(L, S)": (L, S), "(B, 1, 1, S)": (B, 1, 1, S), "(B, 1, L, S)": (B, 1, L, S), "(B, H, L, S)": (B, H, L, S)}[name]
+
+
+@st.composite
+def hiding_masks(draw: st.DrawFn, name: str, config: AttentionConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """A bool mask of the named shape that hides some keys from every query and head, and those keys.
+
+    Returns ``(allowed, hidden)``: hidden (B, S) bool marks the keys no query may see (the same
+    keys in every batch row for an (L, S) mask); every query still sees at least one key. Needs S >= 2.
+    """
+    B, S = config.batch, config.key_len
+    shape = mha_mask_shape(name, config)
+    per_batch = 1 if name == "(L, S)" else B
+    hidden = torch.zeros(per_batch, S, dtype=torch.bool)
+    for b in range(per_batch):
+        keys = draw(st.lists(st.integers(0, S - 1), min_size=1, max_size=S - 1, unique=True))
+        hidden[b, keys] = True
+    seed = draw(SEEDS)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        allowed = torch.rand(shape) < 0.6
+        # a random visible key per batch row, seen by every query: no row is left without a key
+        open_keys = torch.rand(per_batch, S).masked_fill(hidden, -1.0).argmax(dim=-1)  # (per_batch,)
+    visible = ~hidden  # (per_batch, S)
+    if name == "(L, S)":
+        allowed = (allowed & visible).index_fill(-1, open_keys, True)
+    else:
+        visible = visible.view(B, 1, 1, S)
+        allowed = allowed & visible
+        rows = torch.arange(B)
+        allowed[rows, :, :, open_keys] = True
+    return allowed, hidden.expand(B, S)
+
+
+#: Dropout probabilities for the train-mode checks: 1 / (1 - p) is exact in binary (1.25 and 2).
+DROPOUT_PROBS = (0.2, 0.5)

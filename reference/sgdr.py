@@ -52,7 +52,7 @@ def sgdr_lr(
         return float(base_lr * (f + (1.0 - f) * step / warmup_steps))
     cycle, pos, length = locate(step - warmup_steps, T_0, T_mult)
     peak = base_lr * cycle_decay**cycle
-    return float(eta_min + (peak - eta_min) * (1.0 + math.cos(math.pi * pos / length)) / 2.0)
+    return float(eta_min + (peak - eta_min) * (1.0 + math.cos(math.pi * (pos / length))) / 2.0)
 
 
 def locate(s: int, T_0: int, T_mult: int) -> tuple[int, int, int]:

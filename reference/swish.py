@@ -2,8 +2,18 @@
 
 Only the input ``x`` (and ``beta`` when it is a tensor) is saved for backward; the
 sigmoid is recomputed there, so the memory kept between forward and backward is the
-same as ``F.silu``'s. The backward is written with differentiable tensor operations
-when a graph is being built (``create_graph=True``), so double backward works.
+same as ``F.silu``'s. The forward never calls ``silu``: it is ``sigmoid`` then one
+multiplication, in place on the fresh sigmoid buffer.
+
+The backward has two routes with the same formulas:
+
+- building a graph (``create_graph=True``): plain differentiable tensor operations,
+  so double backward works;
+- otherwise (the usual case): for the input gradient, the fused kernel
+  ``aten.silu_backward(grad, beta * x)``, since d/dx [x sigmoid(beta x)] = silu'(beta x).
+  One pass over memory instead of five keeps forward + backward near ``F.silu``'s time
+  (see benchmarks/bench_swish.py); that kernel has no derivative of its own, hence
+  the first route.
 """
 
 from __future__ import annotations
@@ -19,9 +29,11 @@ Beta = float | torch.Tensor
 class SwishFunction(torch.autograd.Function):
     """``swish(x, beta) = x * sigmoid(beta * x)``; ``beta`` is a float or a 0-dim tensor.
 
-    d/dx    = s * (1 + beta * x * (1 - s))   with s = sigmoid(beta * x)
-    d/dbeta = sum(grad * x**2 * s * (1 - s))
-    Both stay finite for any finite ``x``: ``sigmoid`` saturates to exactly 0 or 1.
+    With s = sigmoid(beta * x):
+    d/dx    = s * (1 + beta * x * (1 - s))
+    d/dbeta = sum(grad * x**2 * s * (1 - s))   (only when ``beta`` is a tensor that requires grad)
+    Both stay finite for any finite ``x``: ``sigmoid`` saturates to exactly 0 or 1, and
+    ``x * s * (1 - s)`` is formed before the last ``* x``, so it underflows to 0 first.
     """
 
     @staticmethod
@@ -33,8 +45,8 @@ class SwishFunction(torch.autograd.Function):
         else:
             ctx.save_for_backward(x)
             ctx.beta = float(beta)
-        s = torch.sigmoid(x if _is_one(beta) else x * beta)
-        return s.mul_(x)  # s is a fresh tensor: reuse its memory for the output
+        s = torch.sigmoid(x) if _is_one(beta) else torch.mul(x, beta).sigmoid_()
+        return s.mul_(x)  # s is a fresh tensor: its memory becomes the output
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:  # type: ignore[override]
@@ -44,39 +56,25 @@ class SwishFunction(torch.autograd.Function):
             (x,) = ctx.saved_tensors
             beta = ctx.beta
         want_x, want_beta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if torch.is_grad_enabled():  # create_graph=True: every op must be differentiable
-            grad_x, grad_beta = _backward_differentiable(grad, x, beta, want_beta)
+        bx = x if _is_one(beta) else x * beta
+        if torch.is_grad_enabled():  # create_graph=True: every operation must be differentiable
+            s = torch.sigmoid(bx)
+            one_minus_s = 1 - s
+            grad_x = grad * s * (1 + bx * one_minus_s) if want_x else None
+            grad_beta = (grad * x * (x * s * one_minus_s)).sum() if want_beta else None
         else:
-            grad_x, grad_beta = _backward_fast(grad, x, beta, want_beta)
+            grad_beta = None
+            if want_beta:
+                s = torch.sigmoid(bx)
+                grad_beta = s.addcmul_(s, s, value=-1).mul_(x).mul_(x).mul_(grad).sum()  # grad * x * x * s * (1 - s)
+            grad_x = None
+            if want_x:  # written over bx when bx is a fresh buffer of our own (beta != 1)
+                out = torch.empty_like(x) if bx is x else bx
+                grad_x = torch.ops.aten.silu_backward.grad_input(grad, bx, grad_input=out)
         if grad_beta is not None:
             assert isinstance(beta, torch.Tensor)
             grad_beta = grad_beta.reshape(beta.shape).to(dtype=beta.dtype, device=beta.device)
-        return (grad_x if want_x else None), grad_beta
-
-
-def _backward_differentiable(
-    grad: torch.Tensor, x: torch.Tensor, beta: Beta, want_beta: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    bx = x if _is_one(beta) else x * beta
-    s = torch.sigmoid(bx)
-    one_minus_s = 1 - s
-    grad_x = grad * s * (1 + bx * one_minus_s)
-    grad_beta = (grad * x * (x * s * one_minus_s)).sum() if want_beta else None
-    return grad_x, grad_beta
-
-
-def _backward_fast(
-    grad: torch.Tensor, x: torch.Tensor, beta: Beta, want_beta: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Same formulas as :func:`_backward_differentiable`, in place on fresh buffers (no graph needed)."""
-    bx = x.clone() if _is_one(beta) else x * beta
-    s = torch.sigmoid(bx)
-    grad_beta = None
-    if want_beta:  # x**2 * s * (1 - s), ordered so that x * s * (1 - s) underflows to 0 before the last * x
-        t = torch.addcmul(s, s, s, value=-1).mul_(x).mul_(x).mul_(grad)
-        grad_beta = t.sum()
-    bx.addcmul_(bx, s, value=-1).add_(1).mul_(s).mul_(grad)  # bx := s * (1 + bx * (1 - s)) * grad
-    return bx, grad_beta
+        return grad_x, grad_beta
 
 
 def swish(x: torch.Tensor, beta: Beta = 1.0) -> torch.Tensor:

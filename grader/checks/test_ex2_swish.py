@@ -1,0 +1,478 @@
+"""Exercise 2: Swish with a custom autograd Function (ex2_swish.py).
+
+Each check below is one property from the exercise's contract. Values are compared
+with reference/swish.py; structural properties (which graph node, what is saved for
+backward, which operators run) are measured with the instruments in grader/probes.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from grader import strategies as S
+from grader.compare import assert_matches, assert_true
+from grader.devices import on_devices, on_each_device
+from grader.feedback import CheckFailure, fail
+from grader.probes import aten_ops, saved_tensors
+from grader.spec import check
+from reference import swish as ref
+
+#: The fused SiLU kernels the exercise asks you to write yourself.
+SILU_OPS = ("aten.silu", "aten.silu_")
+
+# -- swish(x, beta): values and gradients ------------------------------------------------
+
+
+@check(
+    3,
+    ja="swish(x, beta) の値が x · sigmoid(beta · x) と一致する (形・dtype・デバイスも)",
+    en="swish(x, beta) equals x * sigmoid(beta * x) (same shape, dtype and device)",
+    hint_ja="forward では x * torch.sigmoid(beta * x) を返します。beta は float でも 0 次元テンソルでもよく、省略時は 1.0 です。"
+    "dtype を変える .float() や .double() は使わないでください。",
+    hint_en="forward returns x * torch.sigmoid(beta * x); beta is a float or a 0-dim tensor and defaults to 1.0. "
+    "Do not change the dtype (no .float() or .double()).",
+)
+@on_devices()
+@given(
+    shape=S.swish_shapes(),
+    seed=S.SEEDS,
+    beta=st.none() | S.BETAS | S.BETAS.map(lambda b: ("tensor", b)),
+    requires_grad=st.booleans(),
+)
+def test_forward_values(student, device, dtype, shape, seed, beta, requires_grad):
+    x = S.make(shape, dtype, device, seed, requires_grad=requires_grad)
+    beta = _as_beta(beta, x)
+    expected = ref.swish(x.detach().clone(), 1.0 if beta is None else beta)
+    actual = student.swish(x) if beta is None else student.swish(x, beta)
+    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
+    assert_matches(actual, expected, what="swish(x, beta)", example=example)
+
+
+@check(
+    3,
+    ja="逆伝播で x に流れる勾配が参照実装と一致する",
+    en="the gradient backward sends to x matches the reference",
+    hint_ja="s = sigmoid(beta·x) とすると d swish/dx = s · (1 + beta·x·(1 − s)) です。backward では grad_output を掛けて返します。",
+    hint_en="With s = sigmoid(beta*x), d swish/dx = s * (1 + beta*x*(1 - s)); backward returns grad_output times that.",
+)
+@on_devices()
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)))
+def test_backward_values(student, device, dtype, shape, seed, beta):
+    x = S.make(shape, dtype, device, seed, requires_grad=True)
+    beta = _as_beta(beta, x)
+    upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
+    example = dict(x=x, beta=beta, grad_output=upstream)
+    out = _connected_output(student.swish(x, beta), x, example=example)
+    (grad,) = torch.autograd.grad(out, x, upstream)
+    expected = _reference_grads(x, beta, upstream)[0]
+    assert_matches(grad, expected, what="d swish(x, beta) / dx", example=example)
+
+
+@check(
+    2,
+    ja="beta が勾配を必要とするテンソルのとき、backward は beta の勾配も正しく返す",
+    en="when beta is a tensor that requires grad, backward returns its correct gradient",
+    hint_ja="d swish/d beta = x² · s · (1 − s) (s = sigmoid(beta·x)) を grad_output と掛けて全要素で合計し、"
+    "beta と同じ形 (0 次元) で返します。ctx.needs_input_grad[1] で要否がわかります。",
+    hint_en="d swish/d beta = x**2 * s * (1 - s) with s = sigmoid(beta*x): multiply by grad_output, sum over all "
+    "elements and return it with beta's shape (0-dim). ctx.needs_input_grad[1] tells you whether it is needed.",
+)
+@on_devices(half_on_cuda=False)  # a sum over every element: half precision would test the rounding, not the formula
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS, x_requires_grad=st.booleans())
+def test_beta_gradient(student, device, dtype, shape, seed, beta, x_requires_grad):
+    x = S.make(shape, dtype, device, seed, requires_grad=x_requires_grad)
+    beta_t = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True)
+    upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
+    example = dict(x=x, beta=beta_t, grad_output=upstream)
+    out = _connected_output(student.swish(x, beta_t), beta_t, example=example)
+    (grad,) = torch.autograd.grad(out, beta_t, upstream, allow_unused=True)
+    if grad is None:
+        raise fail(
+            "beta に勾配が流れません (backward が beta に None を返しています) / "
+            "no gradient reaches beta (backward returns None for beta)",
+            example=example,
+        )
+    expected = _reference_grads(x, beta_t, upstream)[1]
+    assert_matches(grad, expected, what="d swish(x, beta) / d beta", example=example)
+
+
+@check(
+    2,
+    ja="torch.autograd.gradcheck (float64) に通る: backward が forward の微分と一致する",
+    en="passes torch.autograd.gradcheck in float64: backward is the derivative of forward",
+    hint_ja="数値微分と backward が食い違っています。d/dx [x · sigmoid(beta·x)] を積の微分で計算し直し、"
+    "forward と backward で同じ beta を使っているか確かめましょう。",
+    hint_en="The numerical derivative disagrees with backward: redo d/dx [x * sigmoid(beta*x)] with the product rule, "
+    "and make sure forward and backward use the same beta.",
+)
+@on_each_device()
+@given(shape=S.shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), seed=S.SEEDS, beta=st.none() | S.BETAS)
+def test_gradcheck(student, device, shape, seed, beta):
+    x = S.make(shape, torch.float64, device, seed, requires_grad=True)
+    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
+    _run_gradcheck(torch.autograd.gradcheck, _with_beta(student.swish, beta), x, "gradcheck", example)
+
+
+@check(
+    2,
+    ja="torch.autograd.gradgradcheck (float64) に通る: backward 自体も微分できる (2 階微分)",
+    en="passes torch.autograd.gradgradcheck in float64: backward itself is differentiable (double backward)",
+    hint_ja="backward を微分可能なテンソル演算だけで書きましょう。@once_differentiable、.detach()、.data、.item()、"
+    "numpy、保存したテンソルのインプレース変更は 2 階微分を壊します。",
+    hint_en="Write backward with differentiable tensor operations only: @once_differentiable, .detach(), .data, "
+    ".item(), numpy, or in-place changes to saved tensors all break double backward.",
+)
+@on_each_device()
+@given(shape=S.shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), seed=S.SEEDS, beta=st.none() | S.BETAS)
+def test_gradgradcheck(student, device, shape, seed, beta):
+    x = S.make(shape, torch.float64, device, seed, requires_grad=True)
+    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
+    _run_gradcheck(torch.autograd.gradgradcheck, _with_beta(student.swish, beta), x, "gradgradcheck", example)
+
+
+# -- structure: which node, what is saved, what is touched -------------------------------
+
+
+@check(
+    2,
+    ja="swish と Swish は SwishFunction を通り、F.silu (aten.silu) を使わない",
+    en="swish and Swish go through SwishFunction and never call F.silu (aten.silu)",
+    hint_ja="swish は SwishFunction.apply(x, beta) を返し、Swish.forward は swish を呼びます。"
+    "forward の中で F.silu / torch.nn.SiLU を使わず、sigmoid と掛け算で書きましょう。",
+    hint_en="swish returns SwishFunction.apply(x, beta) and Swish.forward calls swish. Inside forward, use sigmoid "
+    "and a multiplication, not F.silu or torch.nn.SiLU.",
+)
+@on_each_device()
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)))
+def test_uses_custom_function(student, device, shape, seed, beta):
+    x = S.make(shape, torch.float32, device, seed, requires_grad=True)
+    beta = _as_beta(beta, x)
+    example = dict(x=x, beta=beta)
+    out, ops = aten_ops(lambda: student.swish(x, beta))
+    _assert_custom_node(student, out, "swish(x, beta)", example)
+    used = sorted({op for op in ops if op in SILU_OPS})
+    assert_true(
+        not used,
+        f"swish(x, beta) の中で {', '.join(used)} が呼ばれています: F.silu を使わずに実装してください / "
+        f"swish(x, beta) dispatches {', '.join(used)}: implement it without F.silu",
+        example=example,
+    )
+    module = student.Swish(float(beta) if isinstance(beta, torch.Tensor) else beta).to(device)
+    _assert_custom_node(student, module(x), "Swish(beta)(x)", example)
+
+
+@check(
+    2,
+    ja="backward のために保存するのは入力 x (と beta) だけ (F.silu と同じメモリ量)",
+    en="only the input x (and beta) is saved for backward (the same memory as F.silu)",
+    hint_ja="ctx.save_for_backward(x) (beta がテンソルなら x, beta) だけにし、sigmoid(beta·x) や出力は保存せず "
+    "backward で計算し直しましょう。ctx の属性にテンソルを置くのも保存と同じです。",
+    hint_en="Call ctx.save_for_backward(x) (x, beta when beta is a tensor) and nothing more: recompute "
+    "sigmoid(beta*x) in backward instead of saving it or the output. A tensor kept on a ctx attribute counts too.",
+)
+@on_each_device()
+@given(rows=S.sizes(2, 5), cols=S.sizes(1, 4), seed=S.SEEDS, beta=S.BETAS, tensor_beta=st.booleans())
+def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
+    x = S.make((rows, cols), torch.float32, device, seed, requires_grad=True)
+    beta = torch.tensor(beta, device=device, requires_grad=True) if tensor_beta else beta
+    example = dict(x=x, beta=beta)
+    out, saved = saved_tensors(lambda: student.swish(x, beta))
+    kept_on_ctx = [v for v in getattr(out.grad_fn, "__dict__", {}).values() if isinstance(v, torch.Tensor)]
+    # beta (a float or a 0-dim tensor) may be saved as a 1-element tensor; anything larger must be x itself
+    extra = [t for t in saved + kept_on_ctx if t.numel() > 1 and not _same_memory(t, x)]
+    if extra:
+        allowed = x.numel() * x.element_size()
+        total = sum(t.numel() * t.element_size() for t in saved + kept_on_ctx if t.numel() > 1)
+        raise fail(
+            f"x 以外のテンソルが backward 用に保存されています ({total} バイト、F.silu は x の {allowed} バイトだけ) / "
+            f"tensors other than x are kept for backward ({total} bytes; F.silu keeps only x, {allowed} bytes)",
+            example=example,
+            detail="保存された余分なテンソル / extra saved tensors: "
+            + ", ".join(f"shape={tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" for t in extra),
+        )
+
+
+@check(
+    1,
+    ja="入力 x と beta を書き換えない (forward でも backward でも)",
+    en="the inputs x and beta are left unchanged (in forward and in backward)",
+    hint_ja="x.mul_() や x *= ... のようなインプレース演算で入力を書き換えないでください。新しいテンソルを作りましょう。",
+    hint_en="Do not change the inputs with in-place operations such as x.mul_() or x *= ...: build new tensors.",
+)
+@on_each_device()
+@given(
+    shape=S.swish_shapes(),
+    seed=S.SEEDS,
+    beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)),
+    requires_grad=st.booleans(),
+)
+def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
+    x = S.make(shape, torch.float32, device, seed, requires_grad=requires_grad)
+    beta = _as_beta(beta, x)
+    if isinstance(beta, torch.Tensor):
+        beta.requires_grad_(requires_grad)
+    inputs = {"x": x} if not isinstance(beta, torch.Tensor) else {"x": x, "beta": beta}
+    before = {name: (t.detach().clone(), t._version) for name, t in inputs.items()}
+    example = dict(x=x.detach().clone(), beta=beta.detach().clone() if isinstance(beta, torch.Tensor) else beta)
+    out = student.swish(x, beta)
+    wrt = [t for t in inputs.values() if t.requires_grad]
+    if wrt and isinstance(out, torch.Tensor) and out.requires_grad:
+        torch.autograd.grad(out, wrt, torch.ones_like(out), allow_unused=True)
+    for name, t in inputs.items():
+        values, version = before[name]
+        assert_true(
+            t._version == version and torch.equal(t.detach(), values),
+            f"swish(x, beta) が入力 {name} をインプレースで書き換えました / swish(x, beta) changed its input {name} in place",
+            example=example,
+            expected=values,
+            actual=t.detach(),
+        )
+
+
+# -- robustness: large values, odd layouts ---------------------------------------------------
+
+
+@check(
+    2,
+    ja="|x| が大きくても (±1e2〜±1e4) 出力と勾配が有限で正しい (どの dtype でも)",
+    en="outputs and gradients stay finite and right for large |x| (±1e2 to ±1e4) in every dtype",
+    hint_ja="exp(-beta·x) は x が大きな負の数のとき inf になり、inf/inf = nan です。torch.sigmoid を使い、"
+    "微分も s = sigmoid(beta·x) と (1 − s) で表しましょう (exp を直接使わない)。float16 では x * x も "
+    "|x| > 256 で inf になるので、beta の勾配は x * (x * s * (1 − s)) のように 0 を先に掛けます。",
+    hint_en="exp(-beta*x) is inf for large negative x, and inf/inf = nan. Use torch.sigmoid and write the "
+    "derivative with s = sigmoid(beta*x) and (1 - s), not with exp directly. In float16 x * x is inf for "
+    "|x| > 256 too: form beta's gradient as x * (x * s * (1 - s)), so the 0 comes first.",
+)
+@on_devices()
+@given(data=st.data(), beta=S.SATURATING_BETAS, tensor_beta=st.booleans())
+def test_large_inputs(student, device, dtype, data, beta, tensor_beta):
+    x = data.draw(S.large_inputs(dtype, device), label="x").requires_grad_(True)
+    beta = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True) if tensor_beta else beta
+    example = dict(x=x, beta=beta)
+    out = student.swish(x, beta)
+    expected_out = ref.swish(x.detach(), beta.detach() if tensor_beta else beta)
+    assert_true(
+        isinstance(out, torch.Tensor) and bool(torch.isfinite(out).all()),
+        "大きな |x| で swish(x, beta) が有限ではありません (inf / nan) / swish(x, beta) is not finite for large |x|",
+        example=example,
+        expected=expected_out,
+        actual=out,
+    )
+    assert_matches(out, expected_out, what="swish(x, beta)", example=example)
+    wrt = [x, beta] if tensor_beta else [x]
+    upstream = torch.ones_like(x)
+    grads = torch.autograd.grad(_connected_output(out, x, example=example), wrt, upstream, allow_unused=True)
+    expected = _reference_grads(x, beta, upstream)
+    for name, grad, want in zip(("x", "beta"), grads, expected):
+        if grad is None:  # a missing gradient for beta costs test_beta_gradient, not this check
+            continue
+        assert_true(
+            bool(torch.isfinite(grad).all()),
+            f"大きな |x| で {name} の勾配が有限ではありません (inf / nan) / the gradient for {name} is not finite for large |x|",
+            example=example,
+            expected=want,
+            actual=grad,
+        )
+        assert_matches(grad, want, what=f"d swish(x, beta) / d {name}", example=example)
+
+
+@check(
+    2,
+    ja="空のテンソルや非連続なテンソル (転置・スライス・expand) でも forward と backward が動く",
+    en="forward and backward work on empty and non-contiguous tensors (transposed, sliced, expanded)",
+    hint_ja="x.view(...) は非連続なテンソルでは失敗します。要素ごとの演算はどんな形・ストライドでもそのまま使えるので、"
+    "形を変えずに計算しましょう (必要なら .reshape)。x.max() のような空テンソルで失敗する演算も避けましょう。",
+    hint_en="x.view(...) fails on non-contiguous tensors. Elementwise operations work on any shape and strides as "
+    "they are, so compute without reshaping (or use .reshape). Avoid reductions like x.max() that fail on empty tensors.",
+)
+@on_devices()
+@given(data=st.data(), beta=S.BETAS)
+def test_empty_and_noncontiguous(student, device, dtype, data, beta):
+    layout, base = data.draw(S.odd_layout_inputs(dtype, device), label="layout")
+    x = base.detach().requires_grad_(True)  # a leaf with the same (odd) strides
+    upstream = S.make(tuple(x.shape), dtype, device, 7, low=-1.0, high=1.0)
+    example = dict(layout=layout, x=x, beta=beta, grad_output=upstream)
+    # the same values laid out contiguously: what your own code gives there is the target
+    x_plain = x.detach().contiguous().requires_grad_(True)
+    want = student.swish(x_plain, beta)
+    (want_grad,) = torch.autograd.grad(want, x_plain, upstream) if want.requires_grad else (None,)
+    out = _connected_output(student.swish(x, beta), x, example=example)
+    assert_matches(out, want.detach(), what=f"swish(x, beta) ({layout})", example=example)
+    (grad,) = torch.autograd.grad(out, x, upstream)
+    if want_grad is not None:
+        assert_matches(grad, want_grad, what=f"d swish(x, beta) / dx ({layout})", example=example)
+
+
+# -- the Swish module ----------------------------------------------------------------------
+
+
+@check(
+    1,
+    ja="Swish(beta) と Swish(beta, learnable=True) の出力が swish(x, beta) と一致する",
+    en="Swish(beta) and Swish(beta, learnable=True) give swish(x, beta)",
+    hint_ja="Swish.forward は swish(x, self.beta) を返します。learnable=False でも beta を無視しないでください。",
+    hint_en="Swish.forward returns swish(x, self.beta); do not drop beta when learnable=False.",
+)
+@on_devices()
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.MODULE_BETAS, learnable=st.booleans())
+def test_module_values(student, device, dtype, shape, seed, beta, learnable):
+    x = S.make(shape, dtype, device, seed)
+    module = student.Swish(beta, learnable=learnable).to(device=device, dtype=dtype)
+    expected = ref.swish(x, beta)
+    assert_matches(module(x), expected, what=f"Swish({beta}, learnable={learnable})(x)", example=dict(x=x))
+
+
+@check(
+    1,
+    ja="learnable=True なら beta は 0 次元の nn.Parameter、False ならパラメータを登録しない",
+    en="learnable=True makes beta a 0-dim nn.Parameter; learnable=False registers no parameter",
+    hint_ja="learnable=True のとき self.beta = nn.Parameter(torch.tensor(float(beta)))。False のときは float のまま "
+    "(または register_buffer) にして、model.parameters() に現れないようにしましょう。",
+    hint_en="With learnable=True set self.beta = nn.Parameter(torch.tensor(float(beta))). Otherwise keep a float "
+    "(or register_buffer) so that it does not appear in model.parameters().",
+)
+@given(beta=S.MODULE_BETAS)
+def test_module_parameters(student, beta):
+    fixed = student.Swish(beta=beta)
+    params = dict(fixed.named_parameters())
+    assert_true(
+        not params,
+        f"Swish(beta={beta}) (learnable=False) がパラメータ {sorted(params)} を登録しています / "
+        f"Swish(beta={beta}) (learnable=False) registers parameters {sorted(params)}",
+    )
+    default = dict(student.Swish().named_parameters())
+    assert_true(not default, f"Swish() がパラメータ {sorted(default)} を登録しています / Swish() registers parameters {sorted(default)}")
+    learnable = student.Swish(beta=beta, learnable=True)
+    params = dict(learnable.named_parameters())
+    b = getattr(learnable, "beta", None)
+    assert_true(
+        isinstance(b, nn.Parameter) and list(params) == ["beta"] and params["beta"] is b,
+        f"Swish(beta={beta}, learnable=True) の beta が nn.Parameter として登録されていません "
+        f"(登録されたパラメータ: {sorted(params)}) / Swish(beta={beta}, learnable=True).beta is not its one "
+        f"nn.Parameter named 'beta' (parameters: {sorted(params)}, beta is {type(b).__name__})",
+    )
+    assert_true(
+        b.dim() == 0 and b.requires_grad and b.is_floating_point() and float(b.detach()) == beta,
+        f"Swish(beta={beta}, learnable=True).beta は値 {beta} の 0 次元の浮動小数点パラメータであるべきです / "
+        f"Swish(beta={beta}, learnable=True).beta must be a 0-dim floating-point parameter holding {beta}",
+        expected=torch.tensor(beta),
+        actual=b,
+    )
+
+
+@check(
+    2,
+    ja="learnable=True のとき、逆伝播で Swish.beta に正しい勾配が入る",
+    en="with learnable=True, backward puts the right gradient in Swish.beta",
+    hint_ja="Swish.forward で self.beta をテンソルのまま swish に渡しましょう (float(self.beta) や .item() にすると"
+    "勾配が途切れます)。swish の backward が beta の勾配を返していることも確かめましょう。",
+    hint_en="Pass self.beta to swish as the tensor it is (float(self.beta) or .item() cut the gradient), and make "
+    "sure swish's backward returns beta's gradient.",
+)
+@on_devices(half_on_cuda=False)  # a sum over every element: see test_beta_gradient
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.MODULE_BETAS)
+def test_module_beta_gradient(student, device, dtype, shape, seed, beta):
+    x = S.make(shape, dtype, device, seed)
+    upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
+    module = student.Swish(beta, learnable=True).to(device=device, dtype=dtype)
+    example = dict(x=x, beta=beta, grad_output=upstream)
+    b = getattr(module, "beta", None)
+    assert_true(
+        isinstance(b, torch.Tensor) and b.requires_grad,
+        "Swish(beta, learnable=True).beta が勾配を必要とするテンソルではありません / "
+        "Swish(beta, learnable=True).beta is not a tensor that requires grad",
+        example=example,
+    )
+    out = module(x)
+    assert_true(
+        isinstance(out, torch.Tensor) and out.requires_grad,
+        "Swish の出力が beta とつながっていません / the output of Swish is not connected to beta",
+        example=example,
+    )
+    (grad,) = torch.autograd.grad(out, b, upstream, allow_unused=True)
+    assert_true(
+        grad is not None,
+        "Swish.beta に勾配が流れません / no gradient reaches Swish.beta",
+        example=example,
+    )
+    expected = _reference_grads(x, b.detach(), upstream)[1]
+    assert_matches(grad, expected, what="d Swish(beta, learnable=True)(x) / d beta", example=example)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _as_beta(beta: Any, x: torch.Tensor) -> Any:
+    """A drawn beta: None (use the default), a float, or ("tensor", b) for a 0-dim tensor like x."""
+    if isinstance(beta, tuple):
+        return torch.tensor(beta[1], dtype=x.dtype, device=x.device)
+    return beta
+
+
+def _with_beta(fn: Any, beta: float | None) -> Any:
+    return (lambda t: fn(t)) if beta is None else (lambda t: fn(t, beta))
+
+
+def _reference_grads(
+    x: torch.Tensor, beta: float | torch.Tensor, upstream: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(d/dx, d/dbeta) of the reference for this upstream gradient; d/dbeta is None for a float beta."""
+    x = x.detach().clone().requires_grad_(True)
+    if isinstance(beta, torch.Tensor):
+        beta = beta.detach().clone().requires_grad_(True)
+        grad_x, grad_beta = torch.autograd.grad(ref.swish(x, beta), (x, beta), upstream)
+        return grad_x, grad_beta
+    (grad_x,) = torch.autograd.grad(ref.swish(x, beta), x, upstream)
+    return grad_x, None
+
+
+def _connected_output(out: Any, source: torch.Tensor, *, example: dict) -> torch.Tensor:
+    """The student's output, provided it is a tensor of the input's shape that autograd can follow back."""
+    x = example.get("x", source)
+    assert_true(
+        isinstance(out, torch.Tensor) and out.shape == x.shape,
+        "swish(x, beta) は x と同じ形のテンソルを返す必要があります / swish(x, beta) must return a tensor shaped like x",
+        example=example,
+    )
+    assert_true(
+        out.requires_grad,
+        "swish(x, beta) の出力が入力とつながっていません (requires_grad=False) / "
+        "the output of swish(x, beta) is not connected to its inputs (requires_grad=False)",
+        example=example,
+    )
+    return out
+
+
+def _run_gradcheck(checker: Any, fn: Any, x: torch.Tensor, name: str, example: dict) -> None:
+    try:
+        checker(fn, (x,), raise_exception=True)
+    except CheckFailure:
+        raise
+    except Exception as err:  # noqa: BLE001 - GradcheckError, or autograd refusing to differentiate twice
+        message = str(err).strip()
+        raise fail(
+            f"torch.autograd.{name} に失敗しました / torch.autograd.{name} failed",
+            example=example,
+            detail=message if len(message) < 1500 else message[:1500] + " ...",
+        ) from None
+
+
+def _assert_custom_node(student: Any, out: Any, what: str, example: dict) -> None:
+    node = getattr(out, "grad_fn", None)
+    forward_cls = getattr(node, "_forward_cls", None)
+    assert_true(
+        forward_cls is not None and forward_cls is getattr(student, "SwishFunction", None),
+        f"{what} の計算グラフのノードが SwishFunction ではありません ({type(node).__name__}) / "
+        f"the graph node of {what} is {type(node).__name__}, not SwishFunction's backward",
+        example=example,
+    )
+
+
+def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
+    """``t`` is ``x`` itself (or a view of exactly its elements), not a copy."""
+    return t.data_ptr() == x.data_ptr() and t.shape == x.shape

@@ -1,0 +1,756 @@
+"""Exercise 5: Transformer building blocks (ex5_transformer.py).
+
+Each check below is one property from the exercise's contract. Values are compared with
+reference/ after loading the reference's weights into the student's module (a strict
+``load_state_dict``, so the chapter's names matter); the structural properties
+(causality, permutation equivariance, masking, dropout, gradients, vectorised heads) are
+checked on the student's own modules, so a wrong formula costs the value checks and not
+those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from grader import strategies as S
+from grader.compare import assert_matches, assert_raises, assert_true
+from grader.devices import HALF, on_devices, on_each_device
+from grader.feedback import fail
+from grader.probes import aten_ops
+from grader.spec import check
+from reference import transformer as ref
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
+    """``factory(*args, **kwargs)`` with its parameters drawn under ``seed``, so an example is reproducible."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: str) -> Iterator[None]:
+    """Dropout draws from this seed on ``device``; the global generators are left as they were."""
+    with torch.random.fork_rng(devices=[torch.device(device)] if device != "cpu" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def share_weights(module: nn.Module, reference: nn.Module, what: str) -> None:
+    """Load the reference's state into the student's module (strict), with a readable failure."""
+    try:
+        module.load_state_dict(reference.state_dict(), strict=True)
+    except RuntimeError as err:
+        raise fail(
+            f"参照実装の重みを {what} に読み込めません (state_dict の名前か形が違います) / "
+            f"cannot load the reference's weights into {what}: its state_dict names or shapes differ",
+            example=dict(expected_keys=sorted(reference.state_dict()), actual_keys=sorted(module.state_dict())),
+            detail=str(err).strip(),
+        ) from None
+
+
+def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
+    """``module.<name>``, which the contract says is a ``kind``; a clear failure if it is missing or something else."""
+    value = getattr(module, name, None)
+    if not isinstance(value, kind):
+        raise fail(
+            f"{what}.{name} が {kind.__name__} ではありません / {what}.{name} must be an {kind.__name__}, "
+            f"got {type(value).__name__}",
+        )
+    return value
+
+
+def wide(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the expected values are computed in: float32 for half precision, else ``dtype`` itself."""
+    return torch.float32 if dtype in HALF else dtype
+
+
+def expected_module_output(reference: nn.Module, dtype: torch.dtype, *inputs: Any) -> Any:
+    """``reference(*inputs)`` computed in ``wide(dtype)`` and rounded to ``dtype`` once, at the end.
+
+    Half-precision results are compared with the float32 result of the same (half-rounded)
+    weights and inputs, so the tolerance covers one implementation's rounding, not two.
+    """
+    if wide(dtype) == dtype:
+        with torch.no_grad():
+            return reference(*inputs)
+    widened = copy.deepcopy(reference).to(wide(dtype))
+    args = [t.to(wide(dtype)) if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in inputs]
+    with torch.no_grad():
+        result = widened(*args)
+    return tuple(r.to(dtype) for r in result) if isinstance(result, tuple) else result.to(dtype)
+
+
+def expected_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None):
+    dtype = q.dtype
+    out, weights = ref.scaled_dot_product_attention(*(t.to(wide(dtype)) for t in (q, k, v)), mask)
+    return out.to(dtype), weights.to(dtype)
+
+
+def pair(result: Any, what: str, example: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (out, weights) pair a function returns, or a failure saying it must return one."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise fail(
+            f"{what} は 2 つ組 (out, weights) を返す必要があります / {what} must return a pair (out, weights), "
+            f"got {type(result).__name__}",
+            example=example,
+        )
+    return result
+
+
+def randomize_norms(block: nn.Module, seed: int) -> nn.Module:
+    """LayerNorm weights and biases at random (not 1 and 0), so that norm1 and norm2 can be told apart."""
+    with torch.no_grad():
+        for i, norm in enumerate((block.norm1, block.norm2)):
+            norm.weight.copy_(S.make(tuple(norm.weight.shape), norm.weight.dtype, "cpu", seed + 2 * i, low=0.5, high=1.5))
+            norm.bias.copy_(S.make(tuple(norm.bias.shape), norm.bias.dtype, "cpu", seed + 2 * i + 1, low=-0.5, high=0.5))
+    return block
+
+
+def sizes_of(config: S.AttentionConfig) -> dict[str, int]:
+    return dict(B=config.batch, L=config.query_len, S=config.key_len, d_model=config.d_model, num_heads=config.num_heads)
+
+
+def assert_dropped_fraction(kept: torch.Tensor, p: float, *, what: str, example: dict) -> None:
+    """About a fraction p of the entries must be dropped (6 standard deviations either side)."""
+    n = kept.numel()
+    dropped = int((~kept).sum())
+    slack = 6 * (n * p * (1 - p)) ** 0.5
+    assert_true(
+        abs(dropped - n * p) <= slack,
+        f"{what}: 確率 p={p} のドロップアウトなら約 {n * p:.0f} / {n} 個がゼロになるはずが {dropped} 個です / "
+        f"with dropout p={p} about {n * p:.0f} of {n} entries should be zero, but {dropped} are",
+        example=example,
+    )
+
+
+# -- scaled_dot_product_attention and causal_mask ------------------------------------------------------
+
+
+@check(
+    3,
+    ja="scaled_dot_product_attention の out と weights が参照実装と一致する (マスクつきも)",
+    en="scaled_dot_product_attention returns the right out and weights (with masks too)",
+    hint_ja="scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)。softmax は最後の次元 (キー) でとります。"
+    "mask は非ゼロが「見てよい」なので、mask == 0 の位置を埋めてから softmax します。",
+    hint_en="scores = q @ k.transpose(-2, -1) / math.sqrt(d_k); take the softmax over the last dimension (the keys). "
+    "Nonzero mask entries may be attended: fill the positions where mask == 0 before the softmax.",
+)
+@on_devices()
+@given(data=st.data())
+def test_attention_values(student, device, dtype, data):
+    q, k, v, mask = data.draw(S.attention_inputs(device, dtype))
+    example = dict(q=q, k=k, v=v, mask=mask)
+    call = "scaled_dot_product_attention(q, k, v, mask)"
+    out, weights = pair(student.scaled_dot_product_attention(q, k, v, mask), call, example)
+    expected_out, expected_weights = expected_attention(q, k, v, mask)
+    assert_matches(weights, expected_weights, what=f"weights = {call}[1]", example=example)
+    assert_matches(out, expected_out, what=f"out = {call}[0]", example=example)
+
+
+@check(
+    2,
+    ja="見てよいキーが 1 つもない行は、重みも出力もゼロ (NaN でも一様でもない)",
+    en="a query that may attend to no key gets zero weights and output (no NaN, no uniform attention)",
+    hint_ja="-1e9 や -inf で埋めて softmax すると、全部埋まった行は一様な重みか NaN になります。"
+    "softmax の後で、見てよいキーのない行 (~allowed.any(dim=-1, keepdim=True)) の重みを 0 にしましょう。",
+    hint_en="Filling with -1e9 or -inf and taking the softmax gives uniform weights or NaN in a fully masked row. "
+    "After the softmax, set the weights of rows with no key (~allowed.any(dim=-1, keepdim=True)) to 0.",
+)
+@on_devices()
+@given(data=st.data(), lead=st.sampled_from([(), (2,)]), L=S.sizes(1, 4), S_=S.sizes(1, 4), d=S.sizes(1, 3))
+def test_fully_masked_rows(student, device, dtype, data, lead, L, S_, d):
+    q, k, v = (data.draw(S.tensors((*lead, n, d), dtype, device)) for n in (L, S_, S_))
+    mask = data.draw(S.attention_masks((*lead, L, S_), device, empty_rows=True))
+    example = dict(q=q, k=k, v=v, mask=mask)
+    call = "scaled_dot_product_attention(q, k, v, mask)"
+    out, weights = pair(student.scaled_dot_product_attention(q, k, v, mask), call, example)
+    assert_true(
+        bool(torch.isfinite(out).all() and torch.isfinite(weights).all()),
+        f"{call} の結果に NaN か inf があります / {call} returned NaN or inf",
+        example=example,
+        actual=(out, weights),
+    )
+    empty = (mask == 0).all(dim=-1)  # (..., L): rows that may attend to nothing
+    assert_matches(weights[empty], torch.zeros_like(weights[empty]), what=f"{call}[1] の空の行 / empty rows of {call}[1]", example=example, exact=True)
+    assert_matches(out[empty], torch.zeros_like(out[empty]), what=f"{call}[0] の空の行 / empty rows of {call}[0]", example=example, exact=True)
+    # the other rows are what they would be if the empty rows could see every key
+    opened = mask.clone()
+    opened[empty] = 1
+    out_opened, weights_opened = pair(student.scaled_dot_product_attention(q, k, v, opened), call, example)
+    assert_matches(weights[~empty], weights_opened[~empty], what=f"{call}[1] の空でない行 / non-empty rows of {call}[1]", example=example)
+    assert_matches(out[~empty], out_opened[~empty], what=f"{call}[0] の空でない行 / non-empty rows of {call}[0]", example=example)
+
+    # MultiHeadAttention: a fully padded sequence, and a query row with no key, leave only W_o's bias
+    config = data.draw(S.attention_configs())
+    B, L_, d_model = config.batch, config.query_len, config.d_model
+    mha = build(student.MultiHeadAttention, data.draw(S.SEEDS), d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    x = data.draw(S.tensors((B, L_, d_model), dtype, device))
+    bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
+    padding = data.draw(S.attention_masks((B, 1, 1, L_), device, empty_rows=True))
+    rows = data.draw(S.attention_masks((L_, L_), device, empty_rows=True))
+    for mask, pick in ((padding, lambda y: y[(padding == 0).flatten(1).all(1)]), (rows, lambda y: y[:, (rows == 0).all(1)])):
+        example = dict(**sizes_of(config), x=x, mask=mask)
+        with torch.no_grad():
+            y = mha(x, x, x, mask)
+        assert_true(
+            bool(torch.isfinite(y).all()),
+            "MultiHeadAttention の出力に NaN か inf があります / MultiHeadAttention returned NaN or inf",
+            example=example,
+            actual=y,
+        )
+        expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
+        assert_matches(pick(y), expected, what="MultiHeadAttention(x, x, x, mask) の空の行 (= W_o.bias) / its empty rows (= W_o.bias)", example=example)
+
+
+@check(
+    1,
+    ja="causal_mask(L, S) は j <= i で True の bool (L, S) (左上にそろえる)",
+    en="causal_mask(L, S) is bool (L, S), True where j <= i (aligned to the upper left)",
+    hint_ja="torch.ones(L, S, dtype=torch.bool, device=device).tril() か、arange(S)[None, :] <= arange(L)[:, None]。"
+    "diagonal=S-L で右下にそろえると is_causal=True と一致しません。",
+    hint_en="torch.ones(L, S, dtype=torch.bool, device=device).tril(), or arange(S)[None, :] <= arange(L)[:, None]. "
+    "Aligning to the lower right (diagonal=S-L) disagrees with is_causal=True.",
+)
+@on_each_device()
+def test_causal_mask(student, device):
+    cases = [(L, None) for L in range(1, 5)] + [(L, S_) for L in range(1, 5) for S_ in range(1, 6)]
+    for L, S_ in sorted(cases, key=lambda c: (c[0] + (c[1] or c[0]), c[1] is not None)):
+        actual = student.causal_mask(L, device=device) if S_ is None else student.causal_mask(L, S_, device=device)
+        assert_matches(
+            actual,
+            ref.causal_mask(L, S_, device=device),
+            what="causal_mask(L)" if S_ is None else "causal_mask(L, S)",
+            example=dict(L=L, S=S_, device=device),
+            exact=True,
+        )
+
+
+@check(
+    2,
+    ja="scaled_dot_product_attention のドロップアウト: training=True のときだけ重みに効き、返す重み = 実際に使った重み",
+    en="scaled_dot_product_attention's dropout acts on the weights, only when training, and returns the weights it applied",
+    hint_ja="weights = F.dropout(weights, dropout_p, training=training) (F.dropout の training は省略すると True です)。"
+    "そのあとで out = weights @ v を計算し、その weights を返しましょう。",
+    hint_en="weights = F.dropout(weights, dropout_p, training=training) (F.dropout's training defaults to True), "
+    "then compute out = weights @ v and return those weights.",
+)
+@on_devices()
+@given(p=st.sampled_from(S.DROPOUT_PROBS), seed=S.SEEDS)
+def test_attention_dropout(student, device, dtype, p, seed):
+    q, k = (S.make((4, 16, 4), dtype, device, seed + i, low=-1.0, high=1.0) for i in range(2))
+    v = S.make((4, 16, 3), dtype, device, seed + 2)
+    example = dict(q=q, k=k, v=v, dropout_p=p)
+    call = student.scaled_dot_product_attention
+    _, plain = pair(call(q, k, v), "scaled_dot_product_attention(q, k, v)", example)
+    _, evaluated = pair(call(q, k, v, dropout_p=p, training=False), "scaled_dot_product_attention(q, k, v, dropout_p, training=False)", example)
+    assert_matches(evaluated, plain, what="training=False での weights / weights with training=False (must not drop)", example=example)
+    with seeded(seed, device):
+        out, dropped = pair(call(q, k, v, dropout_p=p, training=True), "scaled_dot_product_attention(q, k, v, dropout_p, training=True)", example)
+    kept = dropped != 0
+    assert_dropped_fraction(kept, p, what="training=True での weights / weights with training=True", example=example)
+    assert_matches(
+        dropped,
+        torch.where(kept, plain / (1 - p), torch.zeros_like(plain)),
+        what="training=True での weights (残った重みは 1/(1-p) 倍) / weights with training=True (kept ones scaled by 1/(1-p))",
+        example=example,
+    )
+    assert_matches(out, dropped @ v, what="out (= 返した weights @ v / = the returned weights @ v)", example=example)
+
+
+# -- AttentionHead and MultiHeadAttention -------------------------------------------------------------
+
+
+@check(
+    2,
+    ja="AttentionHead が章の 1 ヘッドと一致する (W_q, W_k, W_v はバイアスなし)",
+    en="AttentionHead computes the chapter's single head (W_q, W_k, W_v without bias)",
+    hint_ja="W_q = nn.Linear(d_model, d_k, bias=False) など。Q = W_q(query)、K = W_k(key)、V = W_v(value) を "
+    "scaled_dot_product_attention に渡して (context, weights) を返します。",
+    hint_en="W_q = nn.Linear(d_model, d_k, bias=False), and so on. Pass Q = W_q(query), K = W_k(key), V = W_v(value) "
+    "to scaled_dot_product_attention and return (context, weights).",
+)
+@on_devices()
+@given(data=st.data(), cross=st.booleans(), seed=S.SEEDS)
+def test_attention_head_values(student, device, dtype, data, cross, seed):
+    config = data.draw(S.attention_configs(cross=cross))
+    B, L, S_, d_model, d_k = config.batch, config.query_len, config.key_len, config.d_model, config.d_k
+    reference = build(ref.AttentionHead, seed, d_model, d_k).to(device=device, dtype=dtype)
+    head = build(student.AttentionHead, seed, d_model, d_k).to(device=device, dtype=dtype)
+    share_weights(head, reference, "AttentionHead")
+    query, key, value = (data.draw(S.tensors((B, n, d_model), dtype, device)) for n in (L, S_, S_))
+    shape = data.draw(st.sampled_from([None, (L, S_), (B, L, S_)]))
+    mask = None if shape is None else data.draw(S.attention_masks(shape, device))
+    example = dict(d_model=d_model, d_k=d_k, query=query, key=key, value=value, mask=mask)
+    with torch.no_grad():
+        context, weights = pair(head(query, key, value, mask), "AttentionHead.forward", example)
+    expected_context, expected_weights = expected_module_output(reference, dtype, query, key, value, mask)
+    assert_matches(weights, expected_weights, what="weights = head(query, key, value, mask)[1]", example=example)
+    assert_matches(context, expected_context, what="context = head(query, key, value, mask)[0]", example=example)
+
+
+@check(
+    3,
+    ja="MultiHeadAttention の自己アテンションが参照実装と一致する (重みを共有)",
+    en="MultiHeadAttention self-attention matches the reference (shared weights)",
+    hint_ja="(B, L, d_model) を view(B, L, num_heads, d_k).transpose(1, 2) で (B, num_heads, L, d_k) に分け、"
+    "√d_k (d_model ではなく) で割り、最後は transpose(1, 2) してから (B, L, d_model) に戻して W_o をかけます。",
+    hint_en="Split (B, L, d_model) with view(B, L, num_heads, d_k).transpose(1, 2) into (B, num_heads, L, d_k), "
+    "scale by √d_k (not √d_model), and transpose(1, 2) back before reshaping to (B, L, d_model) and applying W_o.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(), seed=S.SEEDS)
+def test_mha_values(student, device, dtype, data, config, seed):
+    reference = build(ref.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
+    reference = reference.to(device=device, dtype=dtype).eval()
+    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    share_weights(mha, reference, "MultiHeadAttention")
+    x = data.draw(S.tensors((config.batch, config.query_len, config.d_model), dtype, device, noncontiguous=None))
+    example = dict(**sizes_of(config), bias=config.bias, x=x)
+    with torch.no_grad():
+        actual = mha(x, x, x)
+    assert_matches(actual, expected_module_output(reference, dtype, x, x, x), what="MultiHeadAttention(x, x, x)", example=example)
+
+
+@check(
+    2,
+    ja="MultiHeadAttention のクロスアテンション (L != S、query・key・value が別々) が参照実装と一致する",
+    en="MultiHeadAttention cross-attention (L != S, separate query, key and value) matches the reference",
+    hint_ja="K は W_k(key)、V は W_v(value) から作り、長さ S = key.size(1) で分けます (query の L ではなく)。",
+    hint_en="Make K from W_k(key) and V from W_v(value), and split them with their own length S = key.size(1), not the query's L.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(cross=True), seed=S.SEEDS)
+def test_mha_cross_attention(student, device, dtype, data, config, seed):
+    reference = build(ref.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
+    reference = reference.to(device=device, dtype=dtype).eval()
+    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    share_weights(mha, reference, "MultiHeadAttention")
+    B, L, S_, d_model = config.batch, config.query_len, config.key_len, config.d_model
+    query, key, value = (data.draw(S.tensors((B, n, d_model), dtype, device)) for n in (L, S_, S_))
+    example = dict(**sizes_of(config), query=query, key=key, value=value)
+    with torch.no_grad():
+        actual = mha(query, key, value)
+    expected = expected_module_output(reference, dtype, query, key, value)
+    assert_matches(actual, expected, what="MultiHeadAttention(query, key, value)", example=example)
+
+
+@check(
+    3,
+    ja="MultiHeadAttention はどの形のマスクでも正しく隠す: (L, S)、(B, 1, 1, S)、(B, 1, L, S)、(B, num_heads, L, S)、bool でも 0/1 でも",
+    en="MultiHeadAttention masks correctly with every mask shape ((L, S), (B, 1, 1, S), (B, 1, L, S), (B, num_heads, L, S)), bool or 0/1",
+    hint_ja="scores は (B, num_heads, L, S) なので、マスクはそのままブロードキャストできます (unsqueeze や view は不要)。"
+    "mask == 0 の位置を埋め、True/非ゼロ = 見てよい、を守りましょう。",
+    hint_en="scores is (B, num_heads, L, S), so every accepted mask broadcasts as it is (no unsqueeze or view needed). "
+    "Fill where mask == 0: True/nonzero means may attend.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(min_len=2), name=st.sampled_from(S.MHA_MASK_SHAPES), seed=S.SEEDS)
+def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
+    allowed, hidden = data.draw(S.hiding_masks(name, config))
+    mask = allowed.to(data.draw(st.sampled_from(S.MASK_DTYPES))).to(device)
+    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    B, L, S_, H, d_model = config.batch, config.query_len, config.key_len, config.num_heads, config.d_model
+    x = data.draw(S.tensors((B, L, d_model), dtype, device))
+    kv = data.draw(S.tensors((B, S_, d_model), dtype, device))
+    example = dict(**sizes_of(config), mask_shape=name, mask=mask, x=x, kv=kv)
+    with torch.no_grad():
+        y = mha(x, kv, kv, mask)
+        full = allowed.expand(B, H, L, S_).contiguous().to(device)
+        assert_matches(
+            y,
+            mha(x, kv, kv, full),
+            what=f"mask {name} と (B, num_heads, L, S) に広げた同じマスクの出力の違い / "
+            f"MultiHeadAttention(x, kv, kv, mask) with the {name} mask against the same mask expanded to (B, num_heads, L, S)",
+            example=example,
+        )
+        changed = kv.clone()
+        changed[hidden.to(device)] = data.draw(S.tensors((int(hidden.sum()), d_model), dtype, device))
+        assert_matches(
+            mha(x, changed, changed, mask),
+            y,
+            what="隠したキー・値を変えたときの出力 (変わってはいけない) / the output after changing only keys and values "
+            "the mask hides (it must not change)",
+            example=dict(example, changed_kv=changed),
+        )
+
+
+@check(
+    2,
+    ja="因果マスクのもとでは未来のトークンを変えても過去の出力は変わらない (MultiHeadAttention と TransformerBlock)",
+    en="under a causal mask, changing future tokens changes no earlier output (MultiHeadAttention and TransformerBlock)",
+    hint_ja="マスクをヘッドとバッチにまたがって正しくブロードキャストし、ヘッドの分け方 (view のあと transpose) も確かめましょう。"
+    "TransformerBlock は mask を attention に渡します。",
+    hint_en="Broadcast the mask over heads and batch as it is, and split heads with view then transpose. "
+    "TransformerBlock must pass mask on to its attention.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, norm_first=st.booleans())
+def test_causality(student, device, dtype, data, config, seed, norm_first):
+    B, L, d_model = config.batch, config.query_len, config.d_model
+    t = data.draw(st.integers(1, L - 1))  # positions t, t+1, ... are the future of positions < t
+    x = data.draw(S.tensors((B, L, d_model), dtype, device))
+    future = x.clone()
+    future[:, t:] = data.draw(S.tensors((B, L - t, d_model), dtype, device))
+    mask = ref.causal_mask(L, device=device)
+    mha = build(student.MultiHeadAttention, seed, d_model, config.num_heads, bias=config.bias)
+    block = build(student.TransformerBlock, seed, d_model, config.num_heads, 2 * d_model, norm_first=norm_first)
+    example = dict(**sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
+    mha.to(device=device, dtype=dtype).eval()
+    block.to(device=device, dtype=dtype).eval()
+    for what, f in (
+        ("MultiHeadAttention(x, x, x, causal_mask)", lambda z: mha(z, z, z, mask)),
+        (f"TransformerBlock(norm_first={norm_first})(x, causal_mask)", lambda z: block(z, mask)),
+    ):
+        with torch.no_grad():
+            before, after = f(x)[:, :t], f(future)[:, :t]
+        assert_matches(after, before, what=f"{what} の位置 < t の出力 / its outputs at positions < t", example=example)
+
+
+@check(
+    2,
+    ja="位置エンコーディングなしの自己アテンションは並べ替えに同変: f(x[:, perm]) = f(x)[:, perm]",
+    en="without positional encoding, self-attention is permutation equivariant: f(x[:, perm]) = f(x)[:, perm]",
+    hint_ja="トークンの位置を混ぜていないか確かめましょう。ヘッドは view(B, L, num_heads, d_k).transpose(1, 2) で分けます "
+    "(view(B, num_heads, L, d_k) は別々のトークンを混ぜてしまいます)。",
+    hint_en="Check that nothing mixes token positions: split heads with view(B, L, num_heads, d_k).transpose(1, 2) "
+    "(view(B, num_heads, L, d_k) mixes different tokens).",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, norm_first=st.booleans())
+def test_permutation_equivariance(student, device, dtype, data, config, seed, norm_first):
+    B, L, d_model = config.batch, config.query_len, config.d_model
+    perm = torch.tensor(data.draw(st.permutations(range(L))), device=device)
+    x = data.draw(S.tensors((B, L, d_model), dtype, device))
+    mha = build(student.MultiHeadAttention, seed, d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    block = build(student.TransformerBlock, seed, d_model, config.num_heads, 2 * d_model, norm_first=norm_first)
+    block = block.to(device=device, dtype=dtype).eval()
+    example = dict(**sizes_of(config), x=x, perm=perm)
+    for what, f in (("MultiHeadAttention(x, x, x)", lambda z: mha(z, z, z)), (f"TransformerBlock(norm_first={norm_first})(x)", block)):
+        with torch.no_grad():
+            permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
+        assert_matches(permuted_first, permuted_after, what=f"{what}: f(x[:, perm]) と f(x)[:, perm] / f(x[:, perm]) against f(x)[:, perm]", example=example)
+
+
+@check(
+    1,
+    ja="d_model が num_heads で割り切れないと ValueError (assert ではなく)",
+    en="d_model not divisible by num_heads raises ValueError (not an assert)",
+    hint_ja="if d_model % num_heads != 0: raise ValueError(...)。assert は python -O で消え、AssertionError になります。",
+    hint_en="if d_model % num_heads != 0: raise ValueError(...). An assert raises AssertionError and vanishes under python -O.",
+)
+@given(pair_=st.sampled_from([(6, 4), (5, 2), (7, 3), (2, 4), (10, 4)]), block=st.booleans())
+def test_mha_rejects_indivisible_heads(student, pair_, block):
+    d_model, num_heads = pair_
+    if block:
+        assert_raises(ValueError, student.TransformerBlock, d_model, num_heads, 8, case=f"TransformerBlock({d_model}, {num_heads}, 8)")
+    else:
+        assert_raises(ValueError, student.MultiHeadAttention, d_model, num_heads, case=f"MultiHeadAttention({d_model}, {num_heads})")
+
+
+@check(
+    2,
+    ja="MultiHeadAttention は全ヘッドをまとめて計算する (演算数が num_heads によらない)",
+    en="MultiHeadAttention computes all heads together (its number of tensor operations does not grow with num_heads)",
+    hint_ja="ヘッドごとの for ループや ModuleList をやめ、(B, num_heads, L, d_k) のテンソルに対して 1 回の matmul と softmax で"
+    "全ヘッドを計算しましょう。",
+    hint_en="Drop the per-head loop (or ModuleList of heads): compute every head with one matmul and one softmax on "
+    "(B, num_heads, L, d_k) tensors.",
+)
+@on_each_device()
+def test_mha_vectorized_heads(student, device):
+    x = torch.randn(2, 3, 64, device=device)
+
+    def count(num_heads: int, mask: torch.Tensor | None) -> int:
+        mha = build(student.MultiHeadAttention, 0, 64, num_heads).to(device).eval()
+        with torch.no_grad():
+            return len(aten_ops(lambda: mha(x, x, x, mask))[1])
+
+    # num_heads=2 rather than 1: a (B, 1, L, d_k) tensor stays contiguous when transposed, so
+    # .contiguous()/.reshape would skip at num_heads=1 a copy they make at every other count.
+    for mask in (None, ref.causal_mask(3, device=device)):
+        few, many = count(2, mask), count(8, mask)
+        assert_true(
+            few == many,
+            "MultiHeadAttention のテンソル演算の数が num_heads で変わります / MultiHeadAttention dispatches a number "
+            f"of tensor operations that grows with num_heads: {few} ops with 2 heads but {many} with 8",
+            example=dict(x_shape=(2, 3, 64), mask=mask),
+        )
+
+
+# -- PositionalEncoding ----------------------------------------------------------------------------------
+
+
+def pe_tolerance(positions: int) -> float:
+    """How far a float32 table may be from the exact one up to row ``positions``.
+
+    The float32 angle pos * 10000^(-2i/d_model) carries a rounding error of a few ulp of
+    the angle, so it grows with pos: measured at most 2 * pos * 2^-24 for the tutorial's
+    and other float32 routes; this allows four times that.
+    """
+    return 1e-6 + 8 * positions * 2.0**-24
+
+
+@check(
+    2,
+    ja="PositionalEncoding のバッファ pe (max_len, d_model) が論文の式と一致する (sin と cos は列ごとに交互、d_model が奇数でも)",
+    en="PositionalEncoding's buffer pe (max_len, d_model) follows the paper (sin and cos interleaved, odd d_model too)",
+    hint_ja="pe[:, 0::2] = sin(pos * div)、pe[:, 1::2] = cos(pos * div[: d_model // 2])、div = 10000^(-2i/d_model)。"
+    "torch.cat([sin, cos]) で前後に並べるのは誤りです。self.register_buffer('pe', pe) で登録しましょう。",
+    hint_en="pe[:, 0::2] = sin(pos * div), pe[:, 1::2] = cos(pos * div[: d_model // 2]), div = 10000^(-2i/d_model). "
+    "torch.cat([sin, cos]) puts them side by side, which is wrong. Register it with self.register_buffer('pe', pe).",
+)
+@on_each_device()
+@given(d_model=S.sizes(1, 9), max_len=st.sampled_from([1, 3, 64, None]))
+def test_positional_encoding_table(student, device, d_model, max_len):
+    kwargs = {} if max_len is None else dict(max_len=max_len)
+    max_len = 5000 if max_len is None else max_len
+    module = student.PositionalEncoding(d_model, **kwargs).to(device)
+    example = dict(d_model=d_model, max_len=max_len)
+    buffers = dict(module.named_buffers())
+    assert_true(
+        "pe" in buffers,
+        "pe がバッファとして登録されていません (self.register_buffer('pe', pe) を使いましょう) / "
+        "pe is not a registered buffer (use self.register_buffer('pe', pe))",
+        example=example,
+    )
+    pe = buffers["pe"]
+    expected = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=torch.get_default_dtype())
+    head = min(max_len, 64)
+    assert_matches(pe[:head], expected[:head], what="pe[:64]", example=example, rtol=0.0, atol=pe_tolerance(head))
+    # float32 angles drift with pos (see pe_tolerance), hence a looser bound over the whole table
+    assert_matches(pe, expected, what="pe", example=example, rtol=0.0, atol=pe_tolerance(max_len))
+
+
+@check(
+    2,
+    ja="PositionalEncoding(x) = x + pe[:L] (評価モード、x の dtype・デバイスのまま)",
+    en="PositionalEncoding(x) = x + pe[:L] (eval mode; x's dtype and device)",
+    hint_ja="x は (B, L, d_model) (バッチが先) です。pe[:x.size(1)] を足します (x.size(0) はバッチの大きさ)。",
+    hint_en="x is (B, L, d_model), batch first: add pe[:x.size(1)] (x.size(0) is the batch size).",
+)
+@on_devices()
+@given(data=st.data(), B=S.sizes(1, 3), L=S.sizes(1, 6), half_d=S.sizes(1, 4), extra=st.integers(0, 3))
+def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d, extra):
+    d_model, max_len = 2 * half_d, L + extra
+    module = student.PositionalEncoding(d_model, max_len=max_len).to(device=device, dtype=dtype).eval()
+    x = data.draw(S.tensors((B, L, d_model), dtype, device, noncontiguous=None))
+    example = dict(d_model=d_model, max_len=max_len, x=x)
+    # the student's own table, so that a wrong table costs only the table check
+    pe = dict(module.named_buffers()).get("pe")
+    if pe is None or pe.numel() != max_len * d_model:
+        pe = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        actual = module(x)
+    assert_matches(actual, x + pe.reshape(max_len, d_model)[:L].to(dtype), what="PositionalEncoding(d_model, max_len)(x)", example=example)
+
+
+@check(
+    1,
+    ja="PositionalEncoding は L > max_len の入力で ValueError を送出する",
+    en="PositionalEncoding raises ValueError for an input longer than max_len",
+    hint_ja="forward の最初で x.size(1) > max_len (= self.pe.size(0)) を確かめ、ValueError を送出しましょう "
+    "(pe[:L] は黙って短く切れてしまいます)。",
+    hint_en="At the start of forward, check x.size(1) > max_len (= self.pe.size(0)) and raise ValueError "
+    "(pe[:L] silently stops at max_len).",
+)
+@on_each_device()
+@given(max_len=S.sizes(1, 6), extra=S.sizes(1, 3), B=S.sizes(1, 3))
+def test_positional_encoding_rejects_long_input(student, device, max_len, extra, B):
+    module = student.PositionalEncoding(4, max_len=max_len).to(device)
+    x = torch.randn(B, max_len + extra, 4, device=device)
+    assert_raises(ValueError, module, x, case=f"L = {max_len + extra} > max_len = {max_len}")
+
+
+# -- TransformerBlock -------------------------------------------------------------------------------------
+
+
+def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first) -> None:
+    d_model = config.d_model
+    reference = build(ref.TransformerBlock, seed, d_model, config.num_heads, d_ff, dropout=dropout, norm_first=norm_first)
+    reference = randomize_norms(reference, seed).to(device=device, dtype=dtype).eval()
+    block = build(student.TransformerBlock, seed, d_model, config.num_heads, d_ff, dropout=dropout, norm_first=norm_first)
+    block = block.to(device=device, dtype=dtype).eval()
+    share_weights(block, reference, "TransformerBlock")
+    x = data.draw(S.tensors((config.batch, config.query_len, d_model), dtype, device))
+    example = dict(**sizes_of(config), d_ff=d_ff, dropout=dropout, norm_first=norm_first, x=x)
+    with torch.no_grad():
+        actual = block(x)
+    expected = expected_module_output(reference, dtype, x)
+    assert_matches(actual, expected, what=f"TransformerBlock(..., norm_first={norm_first}).eval()(x)", example=example)
+
+
+@check(
+    3,
+    ja="TransformerBlock (Post-LN、norm_first=False) が章のブロックと一致する",
+    en="TransformerBlock with norm_first=False (post-norm) matches the chapter's block",
+    hint_ja="x = norm1(x + dropout(attention(x, x, x, mask)))、x = norm2(x + dropout(feed_forward(x)))。"
+    "LayerNorm は残差を足した後です。",
+    hint_en="x = norm1(x + dropout(attention(x, x, x, mask))); x = norm2(x + dropout(feed_forward(x))): "
+    "the LayerNorm comes after the residual sum.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=st.sampled_from([0.0, 0.1, 0.5]))
+def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
+    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=False)
+
+
+@check(
+    2,
+    ja="TransformerBlock (Pre-LN、norm_first=True) が参照実装と一致する",
+    en="TransformerBlock with norm_first=True (pre-norm) matches the reference",
+    hint_ja="h = norm1(x); x = x + dropout(attention(h, h, h, mask)); x = x + dropout(feed_forward(norm2(x)))。"
+    "LayerNorm は各サブ層の前で、残差には正規化前の x を足します。",
+    hint_en="h = norm1(x); x = x + dropout(attention(h, h, h, mask)); x = x + dropout(feed_forward(norm2(x))): "
+    "normalise before each sublayer and add the sublayer to the unnormalised x.",
+)
+@on_devices()
+@given(data=st.data(), config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=st.sampled_from([0.0, 0.1, 0.5]))
+def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
+    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=True)
+
+
+# -- across modules -----------------------------------------------------------------------------------------
+
+
+@check(
+    2,
+    ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードではドロップアウトとして働く (PositionalEncoding・MultiHeadAttention・TransformerBlock)",
+    en="eval mode is deterministic (no dropout); train mode applies dropout as dropout does "
+    "(PositionalEncoding, MultiHeadAttention, TransformerBlock)",
+    hint_ja="nn.Dropout を使えば model.train()/model.eval() に従います。F.dropout なら training=self.training を渡します。"
+    "MultiHeadAttention はアテンションの重みに、TransformerBlock は self.dropout を 2 回 (各サブ層の出力に) 使います。",
+    hint_en="nn.Dropout follows model.train()/model.eval(); with F.dropout pass training=self.training. "
+    "MultiHeadAttention drops attention weights; TransformerBlock applies self.dropout twice (to each sublayer's output).",
+)
+@on_devices()
+@given(p=st.sampled_from(S.DROPOUT_PROBS), seed=S.SEEDS, num_heads=st.sampled_from([1, 2, 4]), norm_first=st.booleans())
+def test_dropout_train_and_eval(student, device, dtype, p, seed, num_heads, norm_first):
+    # PositionalEncoding: dropout(x + pe[:L]) exactly
+    pe = student.PositionalEncoding(8, max_len=32, dropout=p).to(device=device, dtype=dtype)
+    x = S.make((4, 32, 8), dtype, device, seed)
+    example = dict(module=f"PositionalEncoding(8, max_len=32, dropout={p})", x=x)
+    with torch.no_grad():
+        clean = pe.eval()(x)
+        assert_matches(pe(x), clean, what="評価モードの PositionalEncoding を 2 回 / PositionalEncoding in eval mode, twice", example=example)
+        with seeded(seed, device):
+            noisy = pe.train()(x)
+    kept = noisy != 0
+    assert_dropped_fraction(kept, p, what="訓練モードの PositionalEncoding / PositionalEncoding in train mode", example=example)
+    assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの PositionalEncoding (残りは 1/(1-p) 倍) / PositionalEncoding in train mode (kept entries scaled by 1/(1-p))", example=example)
+
+    # MultiHeadAttention with W_v = W_o = identity on one-hot tokens: the output shows the dropped weights
+    d_model = 8
+    mha = build(student.MultiHeadAttention, seed, d_model, num_heads, dropout=p, bias=False).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        submodule(mha, "W_v", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
+        submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
+    tokens = torch.eye(d_model, device=device, dtype=dtype).repeat(16, 1, 1)  # B=16, L = S = d_model
+    example = dict(module=f"MultiHeadAttention({d_model}, {num_heads}, dropout={p}, bias=False) with W_v = W_o = I", x=tokens)
+    with torch.no_grad():
+        clean = mha.eval()(tokens, tokens, tokens)
+        assert_matches(mha(tokens, tokens, tokens), clean, what="評価モードの MultiHeadAttention を 2 回 / MultiHeadAttention in eval mode, twice", example=example)
+        with seeded(seed, device):
+            noisy = mha.train()(tokens, tokens, tokens)
+    kept = noisy != 0
+    assert_dropped_fraction(kept, p, what="訓練モードの MultiHeadAttention の重み / MultiHeadAttention's weights in train mode", example=example)
+    assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの MultiHeadAttention (残った重みは 1/(1-p) 倍) / MultiHeadAttention in train mode (kept weights scaled by 1/(1-p))", example=example)
+
+    # TransformerBlock: eval = no dropout at all; train: self.dropout on both sublayers' outputs
+    block = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=p, norm_first=norm_first)
+    block = block.to(device=device, dtype=dtype)
+    without = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=0.0, norm_first=norm_first)
+    without = without.to(device=device, dtype=dtype).eval()
+    without.load_state_dict(block.state_dict())
+    x = S.make((2, 5, d_model), dtype, device, seed)
+    example = dict(module=f"TransformerBlock({d_model}, {num_heads}, 16, dropout={p}, norm_first={norm_first})", x=x)
+    calls = []
+    hook = submodule(block, "dropout", nn.Dropout, "TransformerBlock").register_forward_hook(lambda module, args, out: calls.append(out))
+    try:
+        with torch.no_grad():
+            clean = block.eval()(x)
+            assert_matches(clean, without(x), what="評価モードの TransformerBlock (dropout=p と dropout=0 で同じ) / TransformerBlock in eval mode (same as with dropout=0)", example=example)
+            assert_matches(block(x), clean, what="評価モードの TransformerBlock を 2 回 / TransformerBlock in eval mode, twice", example=example)
+            calls.clear()
+            with seeded(seed, device):
+                noisy = block.train()(x)
+    finally:
+        hook.remove()
+    assert_true(
+        len(calls) == 2,
+        f"訓練モードの forward 1 回で self.dropout が {len(calls)} 回呼ばれました (2 回のはず) / "
+        f"self.dropout was applied {len(calls)} times in one train-mode forward (expected 2: after attention and after feed_forward)",
+        example=example,
+    )
+    assert_true(
+        not torch.equal(noisy, clean),
+        "訓練モードの TransformerBlock の出力が評価モードと同じです (ドロップアウトが効いていません) / "
+        "TransformerBlock gives the eval-mode output in train mode (no dropout happened)",
+        example=example,
+    )
+
+
+@check(
+    2,
+    ja="勾配がすべてのパラメータに届く (AttentionHead・MultiHeadAttention・TransformerBlock)",
+    en="gradients reach every parameter (AttentionHead, MultiHeadAttention, TransformerBlock)",
+    hint_ja="計算の途中で .detach()、.item()、torch.no_grad()、torch.tensor(...) による作り直しをしていないか、"
+    "作った層 (W_o や norm など) をすべて forward で使っているか確かめましょう。",
+    hint_en="Look for .detach(), .item(), torch.no_grad() or rebuilding tensors with torch.tensor(...) on the way, "
+    "and check that forward uses every layer you created (W_o, the norms, ...).",
+)
+@on_devices(half_on_cuda=False)
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=3), seed=S.SEEDS, norm_first=st.booleans())
+def test_gradients_reach_every_parameter(student, device, dtype, data, config, seed, norm_first):
+    B, L, d_model, H = config.batch, config.query_len, config.d_model, config.num_heads
+    x = data.draw(S.tensors((B, L, d_model), dtype, device)).requires_grad_(True)
+    modules = {
+        f"AttentionHead({d_model}, {config.d_k})": (
+            build(student.AttentionHead, seed, d_model, config.d_k),
+            lambda m: m(x, x, x)[0],
+        ),
+        f"MultiHeadAttention({d_model}, {H}, bias={config.bias})": (
+            build(student.MultiHeadAttention, seed, d_model, H, bias=config.bias),
+            lambda m: m(x, x, x),
+        ),
+        f"TransformerBlock({d_model}, {H}, 8, norm_first={norm_first})": (
+            build(student.TransformerBlock, seed, d_model, H, 8, norm_first=norm_first),
+            lambda m: m(x),
+        ),
+    }
+    for what, (module, forward) in modules.items():
+        module = module.to(device=device, dtype=dtype).eval()
+        example = dict(module=what, x=x)
+        out = forward(module)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            raise fail(f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or the parameters", example=example)
+        named = dict(module.named_parameters())
+        upstream = S.make(tuple(out.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
+        grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
+        for name, grad in zip(["x (input)", *named], grads):
+            reached = grad is not None and bool(torch.isfinite(grad).all())
+            # softmax ignores a shift shared by all keys, so the gradient of W_k's bias is zero by right
+            if not name.endswith("W_k.bias"):
+                reached = reached and bool((grad != 0).any())
+            assert_true(
+                reached,
+                f"{what}: {name} に勾配が届いていません (None、ゼロ、または NaN) / no gradient reaches {name} "
+                "(it is None, zero or not finite)",
+                example=example,
+                actual=grad,
+            )
