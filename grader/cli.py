@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(soft_wrap=True)
+    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     try:
         exercises = [registry.find(name) for name in args.exercises] or list(registry.EXERCISES)
     except ValueError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,10 +61,15 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
             "(無限ループや、ステップ数に比例するループはありませんか? / an infinite loop, or a loop that grows with the input?)"
         )
 
+    started = time.monotonic()
+    outer_remaining, _ = signal.getitimer(signal.ITIMER_REAL)  # an enclosing guard, if any
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds if not outer_remaining else min(seconds, outer_remaining))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_remaining:  # give the enclosing guard back the time it had left
+            left = outer_remaining - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))

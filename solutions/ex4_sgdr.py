@@ -1,4 +1,4 @@
-"""演習問題 4 の模範解答 / Model answer to exercise 4 (walks the cycles by subtraction, unlike reference/'s integer log).
+"""演習問題 4 の模範解答 / Model answer to exercise 4 (walks the cycles by subtraction; reference/ uses an integer log).
 
 The cycle is found with integers only: for T_mult = 1 by divmod, for T_mult > 1 by
 subtracting cycle lengths T_0, T_0*T_mult, ... until the remainder fits; there are only

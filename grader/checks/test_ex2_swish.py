@@ -122,10 +122,12 @@ def test_gradcheck(student, device, shape, seed, beta):
     2,
     ja="torch.autograd.gradgradcheck (float64) に通る: backward 自体も微分できる (2 階微分)",
     en="passes torch.autograd.gradgradcheck in float64: backward itself is differentiable (double backward)",
-    hint_ja="backward を微分可能なテンソル演算だけで書きましょう。@once_differentiable、.detach()、.data、.item()、"
-    "numpy、保存したテンソルのインプレース変更は 2 階微分を壊します。",
-    hint_en="Write backward with differentiable tensor operations only: @once_differentiable, .detach(), .data, "
-    ".item(), numpy, or in-place changes to saved tensors all break double backward.",
+    hint_ja="backward を x (と beta) から微分可能なテンソル演算だけで計算しましょう。@once_differentiable、.detach()、"
+    ".data、.item()、numpy、保存したテンソルのインプレース変更は 2 階微分を壊します。forward で計算して保存した"
+    "sigmoid の値は 2 階微分では定数扱いになるので、backward で計算し直しましょう。",
+    hint_en="Compute backward from x (and beta) with differentiable tensor operations only: @once_differentiable, "
+    ".detach(), .data, .item(), numpy, or in-place changes to saved tensors all break double backward. A sigmoid "
+    "computed in forward and saved is a constant to double backward: recompute it in backward.",
 )
 @on_each_device()
 @given(shape=S.shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), seed=S.SEEDS, beta=st.none() | S.BETAS)

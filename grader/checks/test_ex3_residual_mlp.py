@@ -17,6 +17,7 @@ precision comparison would fail equally correct models.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
+from torch.autograd.gradcheck import GradcheckError
 
 from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
@@ -35,7 +37,8 @@ from grader.spec import check
 from reference import residual_mlp as ref
 from reference.swish import Swish
 
-STRUCTURE_CHECK = "「state_dict の構造」のチェック / the structure check (test_structure_loads_reference_state_dict)"
+STRUCTURE_CHECK_JA = "「state_dict の構造」のチェック"
+STRUCTURE_CHECK_EN = "the structure check (test_structure_loads_reference_state_dict)"
 
 
 class LearnableSwish(Swish):
@@ -117,8 +120,16 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
     mine.eval()
     with torch.no_grad():
         expected = expected_model(x)
-        first = call(student, mine, x, example)
-        second = call(student, mine, x, example)
+        actual = call(student, mine, x, example)
+        assert_deterministic(student, mine, config.in_features, device, dtype, seed, example)
+    assert_matches(actual, expected, what="model.eval()(x)", example=example)
+
+
+def assert_deterministic(student, model: nn.Module, in_features: int, device: str, dtype: torch.dtype, seed: int, example: dict) -> None:
+    """Two calls on the same input in eval mode give the same output (on a batch large enough to show dropout)."""
+    probe = S.make((64, in_features), dtype, device, seed + 1)
+    example = dict(example, x=probe)
+    first, second = call(student, model, probe, example), call(student, model, probe, example)
     if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and first.shape == second.shape:
         assert_true(
             torch.equal(first, second),
@@ -127,8 +138,8 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
             example=example,
             expected=first,
             actual=second,
+            detail="期待 = 1 回目の呼び出し、実際 = 2 回目 / expected = the first call, actual = the second call",
         )
-    assert_matches(first, expected, what="model.eval()(x)", example=example)
 
 
 @check(
@@ -193,13 +204,13 @@ def test_zeroed_fc2_block_is_identity(student, device, dtype, config, which, lea
     for name in (f"blocks.{k}.fc2.weight", f"blocks.{k}.fc2.bias"):
         if name not in state:
             raise fail(
-                f"モデルに {name} がありません。まず {STRUCTURE_CHECK} を直してください / "
-                f"your model has no {name}: fix the structure check first",
+                f"モデルに {name} がありません。まず{STRUCTURE_CHECK_JA}を直してください / "
+                f"your model has no {name}: fix {STRUCTURE_CHECK_EN} first",
                 example=example,
             )
         state[name].zero_()  # state_dict tensors share memory with the parameters
     shorter = own_model(student, dict(config.kwargs(), depth=config.depth - 1), device, dtype, seed)
-    load(shorter, without_block(state, k), example=example, source="the same model minus block k")
+    load(shorter, without_block(state, k), example=example, source=(f"ブロック {k} を除いた同じモデル", f"the same model minus block {k}"))
     with torch.no_grad():
         actual = call(student, full.eval(), x, example)
         expected = call(student, shorter.eval(), x, example)
@@ -275,12 +286,14 @@ def test_gradients_reach_every_parameter(student, device, config, seed):
     inputs = (x, *(p.detach().clone().requires_grad_(True) for _, p in named))
     try:
         torch.autograd.gradcheck(as_function, inputs, fast_mode=True, check_undefined_grad=False)
-    except torch.autograd.gradcheck.GradcheckError as err:
+    except GradcheckError as err:
+        found = re.search(r"with respect to input (\d+)", str(err))
+        wrt = ("x", *names)[int(found.group(1))] if found else "?"
         raise fail(
             "逆伝播の勾配が forward の数値微分と一致しません (どこかで計算グラフが切れていませんか?) / "
             "the gradients differ from finite differences of your forward (is the graph cut somewhere?)",
             example=example,
-            detail=str(err).splitlines()[0],
+            detail=f"d model(x) / d {wrt}: " + str(err).splitlines()[0],
         ) from None
 
 
@@ -368,18 +381,27 @@ def reference_pair(
 
 
 def load_reference_weights(mine: nn.Module, expected_model: nn.Module, *, example: dict[str, Any], pointer: bool = True) -> None:
-    load(mine, expected_model.state_dict(), example=example, source="the reference's", pointer=pointer)
+    load(mine, expected_model.state_dict(), example=example, source=("参照実装", "the reference's"), pointer=pointer)
 
 
-def load(model: nn.Module, state: dict[str, torch.Tensor], *, example: dict[str, Any], source: str, pointer: bool = True) -> None:
-    """``model.load_state_dict(state, strict=True)``, failing with a message that names the structure check."""
+def load(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    *,
+    example: dict[str, Any],
+    source: tuple[str, str],
+    pointer: bool = True,
+) -> None:
+    """``model.load_state_dict(state, strict=True)``; ``source`` names the state (ja, en) in the failure."""
     try:
         model.load_state_dict(state, strict=True)
     except Exception as err:  # noqa: BLE001 - RuntimeError for keys/shapes, anything from odd modules
-        problem = f"state_dict ({source}) を strict に読み込めません / {source} state_dict does not load strictly"
+        ja = f"{source[0]}の state_dict があなたのモデルに strict に読み込めません"
+        en = f"{source[1]} state_dict does not load strictly into your model"
         if pointer:
-            problem += f"。まず {STRUCTURE_CHECK} を直してください / fix the structure check first"
-        raise fail(problem, example=example, detail=_first_lines(str(err), 6)) from None
+            ja += f"。まず{STRUCTURE_CHECK_JA}を直してください"
+            en += f": fix {STRUCTURE_CHECK_EN} first"
+        raise fail(f"{ja} / {en}", example=example, detail=_first_lines(str(err), 6)) from None
 
 
 def without_block(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:

@@ -34,16 +34,22 @@ from reference import transformer as ref
 def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
     """``factory(*args, **kwargs)`` with its parameters drawn under ``seed``, so an example is reproducible."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # the CPU generator alone: torch.manual_seed would also queue a (slow) lazy CUDA seeding
+        torch.random.default_generator.manual_seed(seed)
         return factory(*args, **kwargs)
 
 
 @contextlib.contextmanager
 def seeded(seed: int, device: str) -> Iterator[None]:
     """Dropout draws from this seed on ``device``; the global generators are left as they were."""
-    with torch.random.fork_rng(devices=[torch.device(device)] if device != "cpu" else []):
-        torch.manual_seed(seed)
-        yield
+    if device == "cpu":
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(seed)
+            yield
+    else:
+        with torch.random.fork_rng(devices=[torch.device(device)]):
+            torch.cuda.manual_seed(seed)
+            yield
 
 
 def share_weights(module: nn.Module, reference: nn.Module, what: str) -> None:
@@ -117,6 +123,22 @@ def randomize_norms(block: nn.Module, seed: int) -> nn.Module:
     return block
 
 
+#: The modules whose self-attention the structural checks look at.
+MODULES = ("MultiHeadAttention", "TransformerBlock (post-norm)", "TransformerBlock (pre-norm)")
+
+
+def self_attention(student, module: str, config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype):
+    """The student's ``module`` in eval mode: its name for messages, the module, and ``f(x, mask=None)``."""
+    d_model, H = config.d_model, config.num_heads
+    if module == "MultiHeadAttention":
+        mha = build(student.MultiHeadAttention, seed, d_model, H, bias=config.bias).to(device=device, dtype=dtype).eval()
+        return f"MultiHeadAttention({d_model}, {H}, bias={config.bias})", mha, lambda x, mask=None: mha(x, x, x, mask)
+    norm_first = module.endswith("(pre-norm)")
+    block = build(student.TransformerBlock, seed, d_model, H, 2 * d_model, norm_first=norm_first)
+    block = block.to(device=device, dtype=dtype).eval()
+    return f"TransformerBlock({d_model}, {H}, {2 * d_model}, norm_first={norm_first})", block, block
+
+
 def sizes_of(config: S.AttentionConfig) -> dict[str, int]:
     return dict(B=config.batch, L=config.query_len, S=config.key_len, d_model=config.d_model, num_heads=config.num_heads)
 
@@ -168,8 +190,45 @@ def test_attention_values(student, device, dtype, data):
     "After the softmax, set the weights of rows with no key (~allowed.any(dim=-1, keepdim=True)) to 0.",
 )
 @on_devices()
-@given(data=st.data(), lead=st.sampled_from([(), (2,)]), L=S.sizes(1, 4), S_=S.sizes(1, 4), d=S.sizes(1, 3))
-def test_fully_masked_rows(student, device, dtype, data, lead, L, S_, d):
+@given(data=st.data(), case=st.sampled_from(["function", "padding (B, 1, 1, S)", "rows (L, S)"]))
+def test_fully_masked_rows(student, device, dtype, data, case):
+    if case == "function":
+        assert_empty_rows_are_zero(student, device, dtype, data)
+        return
+    # MultiHeadAttention: a fully padded sequence, or a query row with no key, leaves only W_o's bias
+    config = data.draw(S.attention_configs())
+    B, L, d_model = config.batch, config.query_len, config.d_model
+    mha = build(student.MultiHeadAttention, data.draw(S.SEEDS), d_model, config.num_heads, bias=config.bias)
+    mha = mha.to(device=device, dtype=dtype).eval()
+    x = data.draw(S.tensors((B, L, d_model), dtype, device))
+    if case == "padding (B, 1, 1, S)":
+        mask = data.draw(S.attention_masks((B, 1, 1, L), device, empty_rows=True))
+        pick = lambda y: y[(mask == 0).flatten(1).all(1)]  # noqa: E731 - the sequences with no key at all
+    else:
+        mask = data.draw(S.attention_masks((L, L), device, empty_rows=True))
+        pick = lambda y: y[:, (mask == 0).all(1)]  # noqa: E731 - the query rows with no key
+    example = dict(**sizes_of(config), bias=config.bias, x=x, mask=mask)
+    with torch.no_grad():
+        y = mha(x, x, x, mask)
+    assert_true(
+        bool(torch.isfinite(y).all()),
+        "MultiHeadAttention の出力に NaN か inf があります / MultiHeadAttention returned NaN or inf",
+        example=example,
+        actual=y,
+    )
+    bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
+    expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
+    assert_matches(
+        pick(y),
+        expected,
+        what="MultiHeadAttention(x, x, x, mask) の空の行 (= W_o.bias) / its rows with no key (= W_o.bias)",
+        example=example,
+    )
+
+
+def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
+    lead = data.draw(st.sampled_from([(), (2,)]))
+    L, S_, d = data.draw(S.sizes(1, 4)), data.draw(S.sizes(1, 4)), data.draw(S.sizes(1, 3))
     q, k, v = (data.draw(S.tensors((*lead, n, d), dtype, device)) for n in (L, S_, S_))
     mask = data.draw(S.attention_masks((*lead, L, S_), device, empty_rows=True))
     example = dict(q=q, k=k, v=v, mask=mask)
@@ -190,28 +249,6 @@ def test_fully_masked_rows(student, device, dtype, data, lead, L, S_, d):
     out_opened, weights_opened = pair(student.scaled_dot_product_attention(q, k, v, opened), call, example)
     assert_matches(weights[~empty], weights_opened[~empty], what=f"{call}[1] の空でない行 / non-empty rows of {call}[1]", example=example)
     assert_matches(out[~empty], out_opened[~empty], what=f"{call}[0] の空でない行 / non-empty rows of {call}[0]", example=example)
-
-    # MultiHeadAttention: a fully padded sequence, and a query row with no key, leave only W_o's bias
-    config = data.draw(S.attention_configs())
-    B, L_, d_model = config.batch, config.query_len, config.d_model
-    mha = build(student.MultiHeadAttention, data.draw(S.SEEDS), d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
-    x = data.draw(S.tensors((B, L_, d_model), dtype, device))
-    bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
-    padding = data.draw(S.attention_masks((B, 1, 1, L_), device, empty_rows=True))
-    rows = data.draw(S.attention_masks((L_, L_), device, empty_rows=True))
-    for mask, pick in ((padding, lambda y: y[(padding == 0).flatten(1).all(1)]), (rows, lambda y: y[:, (rows == 0).all(1)])):
-        example = dict(**sizes_of(config), x=x, mask=mask)
-        with torch.no_grad():
-            y = mha(x, x, x, mask)
-        assert_true(
-            bool(torch.isfinite(y).all()),
-            "MultiHeadAttention の出力に NaN か inf があります / MultiHeadAttention returned NaN or inf",
-            example=example,
-            actual=y,
-        )
-        expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
-        assert_matches(pick(y), expected, what="MultiHeadAttention(x, x, x, mask) の空の行 (= W_o.bias) / its empty rows (= W_o.bias)", example=example)
 
 
 @check(
@@ -247,8 +284,12 @@ def test_causal_mask(student, device):
     "then compute out = weights @ v and return those weights.",
 )
 @on_devices()
-@given(p=st.sampled_from(S.DROPOUT_PROBS), seed=S.SEEDS)
-def test_attention_dropout(student, device, dtype, p, seed):
+def test_attention_dropout(student, device, dtype):
+    for seed, p in enumerate(S.DROPOUT_PROBS):
+        assert_attention_dropout(student, device, dtype, p, seed)
+
+
+def assert_attention_dropout(student, device, dtype, p: float, seed: int) -> None:
     q, k = (S.make((4, 16, 4), dtype, device, seed + i, low=-1.0, high=1.0) for i in range(2))
     v = S.make((4, 16, 3), dtype, device, seed + 2)
     example = dict(q=q, k=k, v=v, dropout_p=p)
@@ -399,26 +440,19 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
     "TransformerBlock must pass mask on to its attention.",
 )
 @on_devices()
-@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, norm_first=st.booleans())
-def test_causality(student, device, dtype, data, config, seed, norm_first):
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, module=st.sampled_from(MODULES))
+def test_causality(student, device, dtype, data, config, seed, module):
     B, L, d_model = config.batch, config.query_len, config.d_model
     t = data.draw(st.integers(1, L - 1))  # positions t, t+1, ... are the future of positions < t
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
     future = x.clone()
     future[:, t:] = data.draw(S.tensors((B, L - t, d_model), dtype, device))
     mask = ref.causal_mask(L, device=device)
-    mha = build(student.MultiHeadAttention, seed, d_model, config.num_heads, bias=config.bias)
-    block = build(student.TransformerBlock, seed, d_model, config.num_heads, 2 * d_model, norm_first=norm_first)
+    what, _, f = self_attention(student, module, config, seed, device, dtype)
     example = dict(**sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
-    mha.to(device=device, dtype=dtype).eval()
-    block.to(device=device, dtype=dtype).eval()
-    for what, f in (
-        ("MultiHeadAttention(x, x, x, causal_mask)", lambda z: mha(z, z, z, mask)),
-        (f"TransformerBlock(norm_first={norm_first})(x, causal_mask)", lambda z: block(z, mask)),
-    ):
-        with torch.no_grad():
-            before, after = f(x)[:, :t], f(future)[:, :t]
-        assert_matches(after, before, what=f"{what} の位置 < t の出力 / its outputs at positions < t", example=example)
+    with torch.no_grad():
+        before, after = f(x, mask)[:, :t], f(future, mask)[:, :t]
+    assert_matches(after, before, what=f"{what}(x, causal_mask) の位置 < t の出力 / its outputs at positions < t", example=example)
 
 
 @check(
@@ -431,20 +465,16 @@ def test_causality(student, device, dtype, data, config, seed, norm_first):
     "(view(B, num_heads, L, d_k) mixes different tokens).",
 )
 @on_devices()
-@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, norm_first=st.booleans())
-def test_permutation_equivariance(student, device, dtype, data, config, seed, norm_first):
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, module=st.sampled_from(MODULES))
+def test_permutation_equivariance(student, device, dtype, data, config, seed, module):
     B, L, d_model = config.batch, config.query_len, config.d_model
     perm = torch.tensor(data.draw(st.permutations(range(L))), device=device)
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
-    mha = build(student.MultiHeadAttention, seed, d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
-    block = build(student.TransformerBlock, seed, d_model, config.num_heads, 2 * d_model, norm_first=norm_first)
-    block = block.to(device=device, dtype=dtype).eval()
+    what, _, f = self_attention(student, module, config, seed, device, dtype)
     example = dict(**sizes_of(config), x=x, perm=perm)
-    for what, f in (("MultiHeadAttention(x, x, x)", lambda z: mha(z, z, z)), (f"TransformerBlock(norm_first={norm_first})(x)", block)):
-        with torch.no_grad():
-            permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
-        assert_matches(permuted_first, permuted_after, what=f"{what}: f(x[:, perm]) と f(x)[:, perm] / f(x[:, perm]) against f(x)[:, perm]", example=example)
+    with torch.no_grad():
+        permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
+    assert_matches(permuted_first, permuted_after, what=f"{what}: f(x[:, perm]) と f(x)[:, perm] / f(x[:, perm]) against f(x)[:, perm]", example=example)
 
 
 @check(
@@ -639,12 +669,18 @@ def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff,
     "MultiHeadAttention drops attention weights; TransformerBlock applies self.dropout twice (to each sublayer's output).",
 )
 @on_devices()
-@given(p=st.sampled_from(S.DROPOUT_PROBS), seed=S.SEEDS, num_heads=st.sampled_from([1, 2, 4]), norm_first=st.booleans())
-def test_dropout_train_and_eval(student, device, dtype, p, seed, num_heads, norm_first):
-    # PositionalEncoding: dropout(x + pe[:L]) exactly
-    pe = student.PositionalEncoding(8, max_len=32, dropout=p).to(device=device, dtype=dtype)
-    x = S.make((4, 32, 8), dtype, device, seed)
-    example = dict(module=f"PositionalEncoding(8, max_len=32, dropout={p})", x=x)
+def test_dropout_train_and_eval(student, device, dtype):
+    for seed, p in enumerate(S.DROPOUT_PROBS):
+        assert_positional_encoding_dropout(student, device, dtype, p, seed)
+        assert_attention_weights_dropout(student, device, dtype, p, seed, num_heads=(1, 4)[seed % 2])
+        assert_block_dropout(student, device, dtype, p, seed, norm_first=bool(seed % 2))
+
+
+def assert_positional_encoding_dropout(student, device, dtype, p: float, seed: int) -> None:
+    """dropout(x + pe[:L]): exactly zero or scaled by 1 / (1 - p) in train mode, untouched in eval mode."""
+    pe = student.PositionalEncoding(8, max_len=128, dropout=p).to(device=device, dtype=dtype)
+    x = S.make((1, 128, 8), dtype, device, seed)  # B=1: a wrong slice of pe costs the forward check, not this one
+    example = dict(module=f"PositionalEncoding(8, max_len=128, dropout={p})", x=x)
     with torch.no_grad():
         clean = pe.eval()(x)
         assert_matches(pe(x), clean, what="評価モードの PositionalEncoding を 2 回 / PositionalEncoding in eval mode, twice", example=example)
@@ -654,7 +690,9 @@ def test_dropout_train_and_eval(student, device, dtype, p, seed, num_heads, norm
     assert_dropped_fraction(kept, p, what="訓練モードの PositionalEncoding / PositionalEncoding in train mode", example=example)
     assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの PositionalEncoding (残りは 1/(1-p) 倍) / PositionalEncoding in train mode (kept entries scaled by 1/(1-p))", example=example)
 
-    # MultiHeadAttention with W_v = W_o = identity on one-hot tokens: the output shows the dropped weights
+
+def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int, num_heads: int) -> None:
+    """With W_v = W_o = identity and one-hot tokens, MultiHeadAttention's output shows its (dropped) weights."""
     d_model = 8
     mha = build(student.MultiHeadAttention, seed, d_model, num_heads, dropout=p, bias=False).to(device=device, dtype=dtype)
     with torch.no_grad():
@@ -671,7 +709,10 @@ def test_dropout_train_and_eval(student, device, dtype, p, seed, num_heads, norm
     assert_dropped_fraction(kept, p, what="訓練モードの MultiHeadAttention の重み / MultiHeadAttention's weights in train mode", example=example)
     assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの MultiHeadAttention (残った重みは 1/(1-p) 倍) / MultiHeadAttention in train mode (kept weights scaled by 1/(1-p))", example=example)
 
-    # TransformerBlock: eval = no dropout at all; train: self.dropout on both sublayers' outputs
+
+def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first: bool) -> None:
+    """Eval mode: no dropout at all. Train mode: self.dropout on both sublayers' outputs."""
+    d_model, num_heads = 8, 2
     block = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=p, norm_first=norm_first)
     block = block.to(device=device, dtype=dtype)
     without = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=0.0, norm_first=norm_first)
@@ -715,42 +756,33 @@ def test_dropout_train_and_eval(student, device, dtype, p, seed, num_heads, norm
     "and check that forward uses every layer you created (W_o, the norms, ...).",
 )
 @on_devices(half_on_cuda=False)
-@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=3), seed=S.SEEDS, norm_first=st.booleans())
-def test_gradients_reach_every_parameter(student, device, dtype, data, config, seed, norm_first):
-    B, L, d_model, H = config.batch, config.query_len, config.d_model, config.num_heads
+@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=3), seed=S.SEEDS, module=st.sampled_from(("AttentionHead", *MODULES)))
+def test_gradients_reach_every_parameter(student, device, dtype, data, config, seed, module):
+    B, L, d_model = config.batch, config.query_len, config.d_model
     x = data.draw(S.tensors((B, L, d_model), dtype, device)).requires_grad_(True)
-    modules = {
-        f"AttentionHead({d_model}, {config.d_k})": (
-            build(student.AttentionHead, seed, d_model, config.d_k),
-            lambda m: m(x, x, x)[0],
-        ),
-        f"MultiHeadAttention({d_model}, {H}, bias={config.bias})": (
-            build(student.MultiHeadAttention, seed, d_model, H, bias=config.bias),
-            lambda m: m(x, x, x),
-        ),
-        f"TransformerBlock({d_model}, {H}, 8, norm_first={norm_first})": (
-            build(student.TransformerBlock, seed, d_model, H, 8, norm_first=norm_first),
-            lambda m: m(x),
-        ),
-    }
-    for what, (module, forward) in modules.items():
-        module = module.to(device=device, dtype=dtype).eval()
-        example = dict(module=what, x=x)
-        out = forward(module)
-        if not isinstance(out, torch.Tensor) or not out.requires_grad:
-            raise fail(f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or the parameters", example=example)
-        named = dict(module.named_parameters())
-        upstream = S.make(tuple(out.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
-        grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
-        for name, grad in zip(["x (input)", *named], grads):
-            reached = grad is not None and bool(torch.isfinite(grad).all())
-            # softmax ignores a shift shared by all keys, so the gradient of W_k's bias is zero by right
-            if not name.endswith("W_k.bias"):
-                reached = reached and bool((grad != 0).any())
-            assert_true(
-                reached,
-                f"{what}: {name} に勾配が届いていません (None、ゼロ、または NaN) / no gradient reaches {name} "
-                "(it is None, zero or not finite)",
-                example=example,
-                actual=grad,
-            )
+    if module == "AttentionHead":
+        what = f"AttentionHead({d_model}, {config.d_k})"
+        model = build(student.AttentionHead, seed, d_model, config.d_k).to(device=device, dtype=dtype)
+        out = model(x, x, x)
+        out = out[0] if isinstance(out, tuple) else out
+    else:
+        what, model, f = self_attention(student, module, config, seed, device, dtype)
+        out = f(x)
+    example = dict(module=what, x=x)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        raise fail(f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or the parameters", example=example)
+    named = dict(model.named_parameters())
+    upstream = S.make(tuple(out.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
+    grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
+    for name, grad in zip(["x (input)", *named], grads):
+        reached = grad is not None and bool(torch.isfinite(grad).all())
+        # softmax ignores a shift shared by all keys, so the gradient of W_k's bias is zero by right
+        if not name.endswith("W_k.bias"):
+            reached = reached and bool((grad != 0).any())
+        assert_true(
+            reached,
+            f"{what}: {name} に勾配が届いていません (None、ゼロ、または NaN) / no gradient reaches {name} "
+            "(it is None, zero or not finite)",
+            example=example,
+            actual=grad,
+        )

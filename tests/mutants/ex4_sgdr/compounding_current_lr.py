@@ -6,7 +6,11 @@ import math
 
 import torch
 
-EXPECTED_FAILURES = {"test_matches_cosine_annealing_warm_restarts", "test_scheduler_follows_sgdr_lr_per_group", "test_scheduler_works_with_any_optimizer"}
+EXPECTED_FAILURES = {
+    "test_matches_cosine_annealing_warm_restarts",
+    "test_scheduler_follows_sgdr_lr_per_group",
+    "test_scheduler_works_with_any_optimizer",
+}
 
 
 def _validate(warmup_steps, T_0, T_mult, eta_min, warmup_start_factor, cycle_decay):

@@ -1,4 +1,4 @@
-"""The cycle is found with a floating-point log (as CosineAnnealingWarmRestarts.step(epoch) does): some restarts land in the previous cycle."""
+"""The cycle comes from a float log, as in CosineAnnealingWarmRestarts.step(epoch): some restarts land a cycle early."""
 
 from __future__ import annotations
 

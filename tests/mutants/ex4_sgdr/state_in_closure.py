@@ -1,4 +1,4 @@
-"""The scheduler counts its steps in a closure that state_dict() leaves out (as LambdaLR leaves out its lambdas), so a resumed run starts over."""
+"""The step count lives in a closure that state_dict() leaves out (like LambdaLR's lambdas): resuming starts over."""
 
 from __future__ import annotations
 

@@ -6,7 +6,12 @@ import math
 
 import torch
 
-EXPECTED_FAILURES = {"test_huge_steps", "test_inside_cycle_values", "test_matches_cosine_annealing_warm_restarts", "test_restart_values"}
+EXPECTED_FAILURES = {
+    "test_huge_steps",
+    "test_inside_cycle_values",
+    "test_matches_cosine_annealing_warm_restarts",
+    "test_restart_values",
+}
 
 
 def _validate(warmup_steps, T_0, T_mult, eta_min, warmup_start_factor, cycle_decay):

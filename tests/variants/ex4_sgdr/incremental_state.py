@@ -1,4 +1,4 @@
-"""Correct: the scheduler advances (cycle, position, length) one step at a time, like CAWR's step(); all in attributes."""
+"""Correct: the scheduler advances (cycle, position, length) step by step like CAWR, all in saved attributes."""
 
 from __future__ import annotations
 

@@ -61,6 +61,7 @@ class WarmupSGDR(torch.optim.lr_scheduler.LambdaLR):
             warmup_start_factor=warmup_start_factor,
             cycle_decay=cycle_decay,
         )
-        bases = [group.get("initial_lr", group["lr"]) if last_epoch != -1 else group["lr"] for group in optimizer.param_groups]
+        key = "lr" if last_epoch == -1 else "initial_lr"  # the initial lrs, as LRScheduler will record them
+        bases = [group[key] for group in optimizer.param_groups]
         factors = [functools.partial(_factor, base_lr=base, **schedule) for base in bases]
         super().__init__(optimizer, factors, last_epoch)
