@@ -15,6 +15,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +30,17 @@ from grader.spec import check
 from reference import transformer as ref
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """These checks use tiny tensors, which gain nothing from intra-op threads; on a busy 2-core machine
+    every parallel softmax or LayerNorm instead waits milliseconds for a worker thread to be scheduled."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 
 def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
