@@ -2,10 +2,10 @@
 
 Each check below is one property from the exercise's contract. Values are compared with
 reference/ after loading the reference's weights into the student's module (a strict
-``load_state_dict``, so the chapter's names matter); the structural properties
-(causality, permutation equivariance, masking, dropout, gradients, vectorised heads) are
-checked on the student's own modules, so a wrong formula costs the value checks and not
-those.
+``load_state_dict``, so the chapter's names matter). The structural properties (fully
+masked rows, masking, causality, permutation equivariance, dropout, gradients, vectorised
+heads) are checked on the student's own modules against themselves, so a wrong formula
+costs the value checks and not those.
 """
 
 from __future__ import annotations
@@ -24,23 +24,25 @@ from torch import nn
 from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import HALF, on_devices, on_each_device
-from grader.feedback import fail
+from grader.feedback import CheckFailure, fail
 from grader.probes import aten_ops
 from grader.spec import check
 from reference import transformer as ref
 
-# -- helpers ---------------------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread() -> Iterator[None]:
-    """These checks use tiny tensors, which gain nothing from intra-op threads; on a busy 2-core machine
-    every parallel softmax or LayerNorm instead waits milliseconds for a worker thread to be scheduled."""
+    """One intra-op thread while these checks run.
+
+    Their tensors are tiny and gain nothing from threads, while on a busy 2-core machine every
+    parallel softmax or LayerNorm waits milliseconds for a worker thread to be scheduled.
+    """
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
 
 
 def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
@@ -53,7 +55,7 @@ def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
 
 @contextlib.contextmanager
 def seeded(seed: int, device: str) -> Iterator[None]:
-    """Dropout draws from this seed on ``device``; the global generators are left as they were."""
+    """Dropout draws from ``seed`` on ``device``; the global generators are left as they were."""
     if device == "cpu":
         with torch.random.fork_rng(devices=[]):
             torch.random.default_generator.manual_seed(seed)
@@ -83,9 +85,23 @@ def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
     if not isinstance(value, kind):
         raise fail(
             f"{what}.{name} が {kind.__name__} ではありません / {what}.{name} must be an {kind.__name__}, "
-            f"got {type(value).__name__}",
+            f"got {type(value).__name__}"
         )
     return value
+
+
+def assert_same(actual: Any, expected: Any, *, problem: str, what: str, example: dict, exact: bool = False) -> None:
+    """``assert_matches`` between two results of the student's own code; the failure states ``problem``.
+
+    (assert_matches says "does not match the reference", which would be wrong here: both sides
+    come from the student's code, and the property they must share is the point.)
+    """
+    try:
+        assert_matches(actual, expected, what=what, example=example, exact=exact)
+    except CheckFailure as err:
+        err.problem = problem
+        err.args = (problem,)
+        raise
 
 
 def wide(dtype: torch.dtype) -> torch.dtype:
@@ -93,26 +109,19 @@ def wide(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in HALF else dtype
 
 
-def expected_module_output(reference: nn.Module, dtype: torch.dtype, *inputs: Any) -> Any:
+def expected_output(reference: Any, dtype: torch.dtype, *inputs: Any) -> Any:
     """``reference(*inputs)`` computed in ``wide(dtype)`` and rounded to ``dtype`` once, at the end.
 
     Half-precision results are compared with the float32 result of the same (half-rounded)
     weights and inputs, so the tolerance covers one implementation's rounding, not two.
     """
-    if wide(dtype) == dtype:
-        with torch.no_grad():
-            return reference(*inputs)
-    widened = copy.deepcopy(reference).to(wide(dtype))
-    args = [t.to(wide(dtype)) if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in inputs]
+    if wide(dtype) != dtype:
+        if isinstance(reference, nn.Module):
+            reference = copy.deepcopy(reference).to(wide(dtype))
+        inputs = tuple(t.to(wide(dtype)) if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in inputs)
     with torch.no_grad():
-        result = widened(*args)
+        result = reference(*inputs)
     return tuple(r.to(dtype) for r in result) if isinstance(result, tuple) else result.to(dtype)
-
-
-def expected_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None):
-    dtype = q.dtype
-    out, weights = ref.scaled_dot_product_attention(*(t.to(wide(dtype)) for t in (q, k, v)), mask)
-    return out.to(dtype), weights.to(dtype)
 
 
 def pair(result: Any, what: str, example: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,12 +139,13 @@ def randomize_norms(block: nn.Module, seed: int) -> nn.Module:
     """LayerNorm weights and biases at random (not 1 and 0), so that norm1 and norm2 can be told apart."""
     with torch.no_grad():
         for i, norm in enumerate((block.norm1, block.norm2)):
-            norm.weight.copy_(S.make(tuple(norm.weight.shape), norm.weight.dtype, "cpu", seed + 2 * i, low=0.5, high=1.5))
-            norm.bias.copy_(S.make(tuple(norm.bias.shape), norm.bias.dtype, "cpu", seed + 2 * i + 1, low=-0.5, high=0.5))
+            shape, dtype = tuple(norm.weight.shape), norm.weight.dtype
+            norm.weight.copy_(S.make(shape, dtype, "cpu", seed + 2 * i, low=0.5, high=1.5))
+            norm.bias.copy_(S.make(shape, dtype, "cpu", seed + 2 * i + 1, low=-0.5, high=0.5))
     return block
 
 
-#: The modules whose self-attention the structural checks look at.
+#: The modules whose self-attention the structural checks look at (one drawn per example).
 MODULES = ("MultiHeadAttention", "TransformerBlock (post-norm)", "TransformerBlock (pre-norm)")
 
 
@@ -155,20 +165,28 @@ def sizes_of(config: S.AttentionConfig) -> dict[str, int]:
     return dict(B=config.batch, L=config.query_len, S=config.key_len, d_model=config.d_model, num_heads=config.num_heads)
 
 
-def assert_dropped_fraction(kept: torch.Tensor, p: float, *, what: str, example: dict) -> None:
-    """About a fraction p of the entries must be dropped (6 standard deviations either side)."""
-    n = kept.numel()
-    dropped = int((~kept).sum())
-    slack = 6 * (n * p * (1 - p)) ** 0.5
+def assert_dropout_applied(noisy: torch.Tensor, clean: torch.Tensor, p: float, *, what: str, example: dict) -> None:
+    """``noisy`` is ``clean`` after dropout: each entry zero or scaled by 1/(1-p), about a fraction p of them zero."""
+    kept = noisy != 0
+    n, dropped = kept.numel(), int((~kept).sum())
+    slack = 6 * (n * p * (1 - p)) ** 0.5  # six standard deviations of a binomial count
     assert_true(
         abs(dropped - n * p) <= slack,
         f"{what}: 確率 p={p} のドロップアウトなら約 {n * p:.0f} / {n} 個がゼロになるはずが {dropped} 個です / "
         f"with dropout p={p} about {n * p:.0f} of {n} entries should be zero, but {dropped} are",
         example=example,
     )
+    assert_same(
+        noisy,
+        torch.where(kept, clean / (1 - p), torch.zeros_like(clean)),
+        problem=f"{what}: 残った値が評価モードの値の 1/(1-p) 倍になっていません / "
+        "the entries that survive dropout must be the eval-mode values times 1/(1-p)",
+        what="train-mode output",
+        example=example,
+    )
 
 
-# -- scaled_dot_product_attention and causal_mask ------------------------------------------------------
+# -- scaled_dot_product_attention and causal_mask ----------------------------------------------------------
 
 
 @check(
@@ -187,15 +205,16 @@ def test_attention_values(student, device, dtype, data):
     example = dict(q=q, k=k, v=v, mask=mask)
     call = "scaled_dot_product_attention(q, k, v, mask)"
     out, weights = pair(student.scaled_dot_product_attention(q, k, v, mask), call, example)
-    expected_out, expected_weights = expected_attention(q, k, v, mask)
+    expected_out, expected_weights = expected_output(ref.scaled_dot_product_attention, dtype, q, k, v, mask)
     assert_matches(weights, expected_weights, what=f"weights = {call}[1]", example=example)
     assert_matches(out, expected_out, what=f"out = {call}[0]", example=example)
 
 
 @check(
     2,
-    ja="見てよいキーが 1 つもない行は、重みも出力もゼロ (NaN でも一様でもない)",
-    en="a query that may attend to no key gets zero weights and output (no NaN, no uniform attention)",
+    ja="見てよいキーが 1 つもない行は、重みも出力もゼロ (NaN でも一様でもない)。MultiHeadAttention ではその行は W_o.bias だけ",
+    en="a query that may attend to no key gets zero weights and output (no NaN, no uniform attention); "
+    "in MultiHeadAttention such a row is W_o.bias alone",
     hint_ja="-1e9 や -inf で埋めて softmax すると、全部埋まった行は一様な重みか NaN になります。"
     "softmax の後で、見てよいキーのない行 (~allowed.any(dim=-1, keepdim=True)) の重みを 0 にしましょう。",
     hint_en="Filling with -1e9 or -inf and taking the softmax gives uniform weights or NaN in a fully masked row. "
@@ -207,18 +226,19 @@ def test_fully_masked_rows(student, device, dtype, data, case):
     if case == "function":
         assert_empty_rows_are_zero(student, device, dtype, data)
         return
-    # MultiHeadAttention: a fully padded sequence, or a query row with no key, leaves only W_o's bias
     config = data.draw(S.attention_configs())
     B, L, d_model = config.batch, config.query_len, config.d_model
     mha = build(student.MultiHeadAttention, data.draw(S.SEEDS), d_model, config.num_heads, bias=config.bias)
     mha = mha.to(device=device, dtype=dtype).eval()
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
-    if case == "padding (B, 1, 1, S)":
+    if case == "padding (B, 1, 1, S)":  # whole sequences with no key at all
         mask = data.draw(S.attention_masks((B, 1, 1, L), device, empty_rows=True))
-        pick = lambda y: y[(mask == 0).flatten(1).all(1)]  # noqa: E731 - the sequences with no key at all
-    else:
+        empty, rows = (mask == 0).flatten(1).all(1), "y[(mask == 0).flatten(1).all(1)]"
+        pick = lambda y: y[empty]  # noqa: E731
+    else:  # query rows with no key
         mask = data.draw(S.attention_masks((L, L), device, empty_rows=True))
-        pick = lambda y: y[:, (mask == 0).all(1)]  # noqa: E731 - the query rows with no key
+        empty, rows = (mask == 0).all(1), "y[:, (mask == 0).all(1)]"
+        pick = lambda y: y[:, empty]  # noqa: E731
     example = dict(**sizes_of(config), bias=config.bias, x=x, mask=mask)
     with torch.no_grad():
         y = mha(x, x, x, mask)
@@ -230,10 +250,12 @@ def test_fully_masked_rows(student, device, dtype, data, case):
     )
     bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
     expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
-    assert_matches(
+    assert_same(
         pick(y),
         expected,
-        what="MultiHeadAttention(x, x, x, mask) の空の行 (= W_o.bias) / its rows with no key (= W_o.bias)",
+        problem="見てよいキーのない行の出力は W_o.bias だけのはずです (アテンションの出力がゼロ) / "
+        "a row with no key to attend to must come out as W_o.bias alone (a zero attention output)",
+        what=f"{rows} with y = MultiHeadAttention(x, x, x, mask)",
         example=example,
     )
 
@@ -253,14 +275,28 @@ def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
         actual=(out, weights),
     )
     empty = (mask == 0).all(dim=-1)  # (..., L): rows that may attend to nothing
-    assert_matches(weights[empty], torch.zeros_like(weights[empty]), what=f"{call}[1] の空の行 / empty rows of {call}[1]", example=example, exact=True)
-    assert_matches(out[empty], torch.zeros_like(out[empty]), what=f"{call}[0] の空の行 / empty rows of {call}[0]", example=example, exact=True)
-    # the other rows are what they would be if the empty rows could see every key
+    for name, got in (("weights", weights), ("out", out)):
+        assert_same(
+            got[empty],
+            torch.zeros_like(got[empty]),
+            problem=f"見てよいキーのない行の {name} はゼロのはずです / rows with no key to attend to must have zero {name}",
+            what=f"{name}[(mask == 0).all(-1)]",
+            example=example,
+            exact=True,
+        )
+    # every other row is what it would be if the empty rows could see every key
     opened = mask.clone()
     opened[empty] = 1
     out_opened, weights_opened = pair(student.scaled_dot_product_attention(q, k, v, opened), call, example)
-    assert_matches(weights[~empty], weights_opened[~empty], what=f"{call}[1] の空でない行 / non-empty rows of {call}[1]", example=example)
-    assert_matches(out[~empty], out_opened[~empty], what=f"{call}[0] の空でない行 / non-empty rows of {call}[0]", example=example)
+    for name, got, alone in (("weights", weights, weights_opened), ("out", out, out_opened)):
+        assert_same(
+            got[~empty],
+            alone[~empty],
+            problem=f"空の行があると、ほかの行の {name} まで変わります / the {name} of the other rows change "
+            "when some rows are fully masked",
+            what=f"{name}[(mask != 0).any(-1)]",
+            example=dict(example, same_mask_without_empty_rows=opened),
+        )
 
 
 @check(
@@ -275,7 +311,7 @@ def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
 @on_each_device()
 def test_causal_mask(student, device):
     cases = [(L, None) for L in range(1, 5)] + [(L, S_) for L in range(1, 5) for S_ in range(1, 6)]
-    for L, S_ in sorted(cases, key=lambda c: (c[0] + (c[1] or c[0]), c[1] is not None)):
+    for L, S_ in sorted(cases, key=lambda c: (c[0] + (c[1] or c[0]), c[1] is not None)):  # smallest first
         actual = student.causal_mask(L, device=device) if S_ is None else student.causal_mask(L, S_, device=device)
         assert_matches(
             actual,
@@ -298,31 +334,34 @@ def test_causal_mask(student, device):
 @on_devices()
 def test_attention_dropout(student, device, dtype):
     for seed, p in enumerate(S.DROPOUT_PROBS):
-        assert_attention_dropout(student, device, dtype, p, seed)
+        q, k = (S.make((4, 16, 4), dtype, device, seed + i, low=-1.0, high=1.0) for i in range(2))
+        v = S.make((4, 16, 3), dtype, device, seed + 2)
+        example = dict(q=q, k=k, v=v, dropout_p=p)
+        call = student.scaled_dot_product_attention
+        _, plain = pair(call(q, k, v), "scaled_dot_product_attention(q, k, v)", example)
+        _, evaluated = pair(call(q, k, v, dropout_p=p, training=False), "scaled_dot_product_attention(...)", example)
+        assert_same(
+            evaluated,
+            plain,
+            problem="training=False なのに重みが変わりました (ドロップアウトは訓練時だけ) / "
+            "the weights changed with training=False (dropout only acts when training)",
+            what="scaled_dot_product_attention(q, k, v, dropout_p, training=False)[1]",
+            example=example,
+        )
+        with seeded(seed, device):
+            out, dropped = pair(call(q, k, v, dropout_p=p, training=True), "scaled_dot_product_attention(...)", example)
+        assert_dropout_applied(dropped, plain, p, what="weights (training=True)", example=example)
+        assert_same(
+            out,
+            dropped @ v,
+            problem="out が返した weights @ v ではありません (返す重みはドロップアウト後のもの) / "
+            "out is not the returned weights @ v (return the weights after dropout, the ones applied)",
+            what="out",
+            example=example,
+        )
 
 
-def assert_attention_dropout(student, device, dtype, p: float, seed: int) -> None:
-    q, k = (S.make((4, 16, 4), dtype, device, seed + i, low=-1.0, high=1.0) for i in range(2))
-    v = S.make((4, 16, 3), dtype, device, seed + 2)
-    example = dict(q=q, k=k, v=v, dropout_p=p)
-    call = student.scaled_dot_product_attention
-    _, plain = pair(call(q, k, v), "scaled_dot_product_attention(q, k, v)", example)
-    _, evaluated = pair(call(q, k, v, dropout_p=p, training=False), "scaled_dot_product_attention(q, k, v, dropout_p, training=False)", example)
-    assert_matches(evaluated, plain, what="training=False での weights / weights with training=False (must not drop)", example=example)
-    with seeded(seed, device):
-        out, dropped = pair(call(q, k, v, dropout_p=p, training=True), "scaled_dot_product_attention(q, k, v, dropout_p, training=True)", example)
-    kept = dropped != 0
-    assert_dropped_fraction(kept, p, what="training=True での weights / weights with training=True", example=example)
-    assert_matches(
-        dropped,
-        torch.where(kept, plain / (1 - p), torch.zeros_like(plain)),
-        what="training=True での weights (残った重みは 1/(1-p) 倍) / weights with training=True (kept ones scaled by 1/(1-p))",
-        example=example,
-    )
-    assert_matches(out, dropped @ v, what="out (= 返した weights @ v / = the returned weights @ v)", example=example)
-
-
-# -- AttentionHead and MultiHeadAttention -------------------------------------------------------------
+# -- AttentionHead and MultiHeadAttention -------------------------------------------------------------------
 
 
 @check(
@@ -348,9 +387,18 @@ def test_attention_head_values(student, device, dtype, data, cross, seed):
     example = dict(d_model=d_model, d_k=d_k, query=query, key=key, value=value, mask=mask)
     with torch.no_grad():
         context, weights = pair(head(query, key, value, mask), "AttentionHead.forward", example)
-    expected_context, expected_weights = expected_module_output(reference, dtype, query, key, value, mask)
+    expected_context, expected_weights = expected_output(reference, dtype, query, key, value, mask)
     assert_matches(weights, expected_weights, what="weights = head(query, key, value, mask)[1]", example=example)
     assert_matches(context, expected_context, what="context = head(query, key, value, mask)[0]", example=example)
+
+
+def reference_and_student_mha(student, config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype):
+    """The reference MultiHeadAttention and the student's, both in eval mode, sharing the reference's weights."""
+    args = (config.d_model, config.num_heads)
+    reference = build(ref.MultiHeadAttention, seed, *args, bias=config.bias).to(device=device, dtype=dtype).eval()
+    mha = build(student.MultiHeadAttention, seed, *args, bias=config.bias).to(device=device, dtype=dtype).eval()
+    share_weights(mha, reference, "MultiHeadAttention")
+    return reference, mha
 
 
 @check(
@@ -365,16 +413,12 @@ def test_attention_head_values(student, device, dtype, data, cross, seed):
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(), seed=S.SEEDS)
 def test_mha_values(student, device, dtype, data, config, seed):
-    reference = build(ref.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
-    reference = reference.to(device=device, dtype=dtype).eval()
-    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
-    share_weights(mha, reference, "MultiHeadAttention")
+    reference, mha = reference_and_student_mha(student, config, seed, device, dtype)
     x = data.draw(S.tensors((config.batch, config.query_len, config.d_model), dtype, device, noncontiguous=None))
     example = dict(**sizes_of(config), bias=config.bias, x=x)
     with torch.no_grad():
         actual = mha(x, x, x)
-    assert_matches(actual, expected_module_output(reference, dtype, x, x, x), what="MultiHeadAttention(x, x, x)", example=example)
+    assert_matches(actual, expected_output(reference, dtype, x, x, x), what="MultiHeadAttention(x, x, x)", example=example)
 
 
 @check(
@@ -382,33 +426,34 @@ def test_mha_values(student, device, dtype, data, config, seed):
     ja="MultiHeadAttention のクロスアテンション (L != S、query・key・value が別々) が参照実装と一致する",
     en="MultiHeadAttention cross-attention (L != S, separate query, key and value) matches the reference",
     hint_ja="K は W_k(key)、V は W_v(value) から作り、長さ S = key.size(1) で分けます (query の L ではなく)。",
-    hint_en="Make K from W_k(key) and V from W_v(value), and split them with their own length S = key.size(1), not the query's L.",
+    hint_en="Make K from W_k(key) and V from W_v(value), and split them with their own length S = key.size(1), "
+    "not the query's L.",
 )
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(cross=True), seed=S.SEEDS)
 def test_mha_cross_attention(student, device, dtype, data, config, seed):
-    reference = build(ref.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
-    reference = reference.to(device=device, dtype=dtype).eval()
-    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
-    share_weights(mha, reference, "MultiHeadAttention")
+    reference, mha = reference_and_student_mha(student, config, seed, device, dtype)
     B, L, S_, d_model = config.batch, config.query_len, config.key_len, config.d_model
     query, key, value = (data.draw(S.tensors((B, n, d_model), dtype, device)) for n in (L, S_, S_))
     example = dict(**sizes_of(config), query=query, key=key, value=value)
     with torch.no_grad():
         actual = mha(query, key, value)
-    expected = expected_module_output(reference, dtype, query, key, value)
+    expected = expected_output(reference, dtype, query, key, value)
     assert_matches(actual, expected, what="MultiHeadAttention(query, key, value)", example=example)
 
 
 @check(
     3,
-    ja="MultiHeadAttention はどの形のマスクでも正しく隠す: (L, S)、(B, 1, 1, S)、(B, 1, L, S)、(B, num_heads, L, S)、bool でも 0/1 でも",
-    en="MultiHeadAttention masks correctly with every mask shape ((L, S), (B, 1, 1, S), (B, 1, L, S), (B, num_heads, L, S)), bool or 0/1",
+    ja="MultiHeadAttention はどの形のマスクでも正しく隠す: (L, S)、(B, 1, 1, S)、(B, 1, L, S)、(B, num_heads, L, S)、"
+    "bool でも 0/1 でも",
+    en="MultiHeadAttention masks correctly with every mask shape ((L, S), (B, 1, 1, S), (B, 1, L, S), "
+    "(B, num_heads, L, S)), bool or 0/1",
     hint_ja="scores は (B, num_heads, L, S) なので、マスクはそのままブロードキャストできます (unsqueeze や view は不要)。"
-    "mask == 0 の位置を埋め、True/非ゼロ = 見てよい、を守りましょう。",
+    "mask == 0 の位置を埋め、True/非ゼロ = 見てよい、を守りましょう。"
+    "F.scaled_dot_product_attention に 0/1 の float マスクを渡すと、足し算のバイアスとして扱われます。",
     hint_en="scores is (B, num_heads, L, S), so every accepted mask broadcasts as it is (no unsqueeze or view needed). "
-    "Fill where mask == 0: True/nonzero means may attend.",
+    "Fill where mask == 0: True/nonzero means may attend. F.scaled_dot_product_attention takes a float mask as an "
+    "additive bias, not as 0/1.",
 )
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(min_len=2), name=st.sampled_from(S.MHA_MASK_SHAPES), seed=S.SEEDS)
@@ -424,21 +469,23 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
     with torch.no_grad():
         y = mha(x, kv, kv, mask)
         full = allowed.expand(B, H, L, S_).contiguous().to(device)
-        assert_matches(
+        assert_same(
             y,
             mha(x, kv, kv, full),
-            what=f"mask {name} と (B, num_heads, L, S) に広げた同じマスクの出力の違い / "
-            f"MultiHeadAttention(x, kv, kv, mask) with the {name} mask against the same mask expanded to (B, num_heads, L, S)",
+            problem=f"{name} のマスクと、それを (B, num_heads, L, S) の bool に広げたマスクとで結果が違います / "
+            f"the {name} mask and the same mask expanded to a bool (B, num_heads, L, S) give different outputs",
+            what="MultiHeadAttention(x, kv, kv, mask)",
             example=example,
         )
         changed = kv.clone()
         changed[hidden.to(device)] = data.draw(S.tensors((int(hidden.sum()), d_model), dtype, device))
-        assert_matches(
+        assert_same(
             mha(x, changed, changed, mask),
             y,
-            what="隠したキー・値を変えたときの出力 (変わってはいけない) / the output after changing only keys and values "
-            "the mask hides (it must not change)",
-            example=dict(example, changed_kv=changed),
+            problem="マスクで隠したキーと値を変えただけで出力が変わりました / changing only keys and values that the mask "
+            "hides from every query changed the output",
+            what="MultiHeadAttention(x, kv, kv, mask)",
+            example=dict(example, hidden_keys=hidden, kv_changed_where_hidden=changed),
         )
 
 
@@ -446,10 +493,10 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
     2,
     ja="因果マスクのもとでは未来のトークンを変えても過去の出力は変わらない (MultiHeadAttention と TransformerBlock)",
     en="under a causal mask, changing future tokens changes no earlier output (MultiHeadAttention and TransformerBlock)",
-    hint_ja="マスクをヘッドとバッチにまたがって正しくブロードキャストし、ヘッドの分け方 (view のあと transpose) も確かめましょう。"
-    "TransformerBlock は mask を attention に渡します。",
-    hint_en="Broadcast the mask over heads and batch as it is, and split heads with view then transpose. "
-    "TransformerBlock must pass mask on to its attention.",
+    hint_ja="マスクはヘッドとバッチにそのままブロードキャストし、softmax はキーの次元でとり、ヘッドは view のあと "
+    "transpose で分けます。TransformerBlock は mask を attention に渡します。",
+    hint_en="Broadcast the mask over heads and batch as it is, take the softmax over the keys, and split heads with "
+    "view then transpose. TransformerBlock must pass mask on to its attention.",
 )
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=2), seed=S.SEEDS, module=st.sampled_from(MODULES))
@@ -461,10 +508,17 @@ def test_causality(student, device, dtype, data, config, seed, module):
     future[:, t:] = data.draw(S.tensors((B, L - t, d_model), dtype, device))
     mask = ref.causal_mask(L, device=device)
     what, _, f = self_attention(student, module, config, seed, device, dtype)
-    example = dict(**sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
+    example = dict(module=what, **sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
     with torch.no_grad():
         before, after = f(x, mask)[:, :t], f(future, mask)[:, :t]
-    assert_matches(after, before, what=f"{what}(x, causal_mask) の位置 < t の出力 / its outputs at positions < t", example=example)
+    assert_same(
+        after,
+        before,
+        problem=f"因果マスクがあるのに、位置 t 以降を変えると位置 t より前の出力が変わります / with a causal mask, "
+        f"changing positions t, t+1, ... changed the outputs before t ({what})",
+        what=f"{what}(x, mask)[:, :t]",
+        example=example,
+    )
 
 
 @check(
@@ -483,34 +537,43 @@ def test_permutation_equivariance(student, device, dtype, data, config, seed, mo
     perm = torch.tensor(data.draw(st.permutations(range(L))), device=device)
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
     what, _, f = self_attention(student, module, config, seed, device, dtype)
-    example = dict(**sizes_of(config), x=x, perm=perm)
+    example = dict(module=what, **sizes_of(config), x=x, perm=perm)
     with torch.no_grad():
         permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
-    assert_matches(permuted_first, permuted_after, what=f"{what}: f(x[:, perm]) と f(x)[:, perm] / f(x[:, perm]) against f(x)[:, perm]", example=example)
+    assert_same(
+        permuted_first,
+        permuted_after,
+        problem=f"トークンを並べ替えると、出力が同じように並べ替わるだけでなく値まで変わります / permuting the tokens "
+        f"changed the outputs, not just their order ({what})",
+        what="f(x[:, perm]) against f(x)[:, perm]",
+        example=example,
+    )
 
 
 @check(
     1,
     ja="d_model が num_heads で割り切れないと ValueError (assert ではなく)",
     en="d_model not divisible by num_heads raises ValueError (not an assert)",
-    hint_ja="if d_model % num_heads != 0: raise ValueError(...)。assert は python -O で消え、AssertionError になります。",
+    hint_ja="if d_model % num_heads != 0: raise ValueError(...)。assert は AssertionError になり、python -O では消えます。",
     hint_en="if d_model % num_heads != 0: raise ValueError(...). An assert raises AssertionError and vanishes under python -O.",
 )
-@given(pair_=st.sampled_from([(6, 4), (5, 2), (7, 3), (2, 4), (10, 4)]), block=st.booleans())
-def test_mha_rejects_indivisible_heads(student, pair_, block):
-    d_model, num_heads = pair_
+@given(sizes=st.sampled_from([(6, 4), (5, 2), (7, 3), (2, 4), (10, 4)]), block=st.booleans())
+def test_mha_rejects_indivisible_heads(student, sizes, block):
+    d_model, num_heads = sizes
     if block:
-        assert_raises(ValueError, student.TransformerBlock, d_model, num_heads, 8, case=f"TransformerBlock({d_model}, {num_heads}, 8)")
+        case = f"TransformerBlock({d_model}, {num_heads}, 8)"
+        assert_raises(ValueError, student.TransformerBlock, d_model, num_heads, 8, case=case)
     else:
-        assert_raises(ValueError, student.MultiHeadAttention, d_model, num_heads, case=f"MultiHeadAttention({d_model}, {num_heads})")
+        case = f"MultiHeadAttention({d_model}, {num_heads})"
+        assert_raises(ValueError, student.MultiHeadAttention, d_model, num_heads, case=case)
 
 
 @check(
     2,
     ja="MultiHeadAttention は全ヘッドをまとめて計算する (演算数が num_heads によらない)",
     en="MultiHeadAttention computes all heads together (its number of tensor operations does not grow with num_heads)",
-    hint_ja="ヘッドごとの for ループや ModuleList をやめ、(B, num_heads, L, d_k) のテンソルに対して 1 回の matmul と softmax で"
-    "全ヘッドを計算しましょう。",
+    hint_ja="ヘッドごとの for ループや ModuleList をやめ、(B, num_heads, L, d_k) のテンソルに対して 1 回の matmul と "
+    "softmax で全ヘッドを計算しましょう。",
     hint_en="Drop the per-head loop (or ModuleList of heads): compute every head with one matmul and one softmax on "
     "(B, num_heads, L, d_k) tensors.",
 )
@@ -535,15 +598,15 @@ def test_mha_vectorized_heads(student, device):
         )
 
 
-# -- PositionalEncoding ----------------------------------------------------------------------------------
+# -- PositionalEncoding ------------------------------------------------------------------------------------------
 
 
 def pe_tolerance(positions: int) -> float:
-    """How far a float32 table may be from the exact one up to row ``positions``.
+    """How far a float32 table may be from the exact one in rows below ``positions``.
 
-    The float32 angle pos * 10000^(-2i/d_model) carries a rounding error of a few ulp of
-    the angle, so it grows with pos: measured at most 2 * pos * 2^-24 for the tutorial's
-    and other float32 routes; this allows four times that.
+    A float32 angle pos * 10000^(-2i/d_model) carries a rounding error of a few ulp of the
+    angle, so it grows with pos: at most 2 * pos * 2^-24 was measured for the tutorial's
+    and other float32 routes (d_model up to 513, pos up to 5000); this allows four times that.
     """
     return 1e-6 + 8 * positions * 2.0**-24
 
@@ -561,7 +624,7 @@ def pe_tolerance(positions: int) -> float:
 @given(d_model=S.sizes(1, 9), max_len=st.sampled_from([1, 3, 64, None]))
 def test_positional_encoding_table(student, device, d_model, max_len):
     kwargs = {} if max_len is None else dict(max_len=max_len)
-    max_len = 5000 if max_len is None else max_len
+    max_len = 5000 if max_len is None else max_len  # the default
     module = student.PositionalEncoding(d_model, **kwargs).to(device)
     example = dict(d_model=d_model, max_len=max_len)
     buffers = dict(module.named_buffers())
@@ -573,9 +636,8 @@ def test_positional_encoding_table(student, device, d_model, max_len):
     )
     pe = buffers["pe"]
     expected = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=torch.get_default_dtype())
-    head = min(max_len, 64)
+    head = min(max_len, 64)  # float32 angles drift with pos (see pe_tolerance): a tight bound near the start
     assert_matches(pe[:head], expected[:head], what="pe[:64]", example=example, rtol=0.0, atol=pe_tolerance(head))
-    # float32 angles drift with pos (see pe_tolerance), hence a looser bound over the whole table
     assert_matches(pe, expected, what="pe", example=example, rtol=0.0, atol=pe_tolerance(max_len))
 
 
@@ -589,7 +651,7 @@ def test_positional_encoding_table(student, device, d_model, max_len):
 @on_devices()
 @given(data=st.data(), B=S.sizes(1, 3), L=S.sizes(1, 6), half_d=S.sizes(1, 4), extra=st.integers(0, 3))
 def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d, extra):
-    d_model, max_len = 2 * half_d, L + extra
+    d_model, max_len = 2 * half_d, L + extra  # even d_model: an odd one is the table check's business
     module = student.PositionalEncoding(d_model, max_len=max_len).to(device=device, dtype=dtype).eval()
     x = data.draw(S.tensors((B, L, d_model), dtype, device, noncontiguous=None))
     example = dict(d_model=d_model, max_len=max_len, x=x)
@@ -599,7 +661,8 @@ def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d,
         pe = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=dtype)
     with torch.no_grad():
         actual = module(x)
-    assert_matches(actual, x + pe.reshape(max_len, d_model)[:L].to(dtype), what="PositionalEncoding(d_model, max_len)(x)", example=example)
+    expected = x + pe.reshape(max_len, d_model)[:L].to(dtype)
+    assert_matches(actual, expected, what="PositionalEncoding(d_model, max_len)(x)", example=example)
 
 
 @check(
@@ -607,7 +670,7 @@ def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d,
     ja="PositionalEncoding は L > max_len の入力で ValueError を送出する",
     en="PositionalEncoding raises ValueError for an input longer than max_len",
     hint_ja="forward の最初で x.size(1) > max_len (= self.pe.size(0)) を確かめ、ValueError を送出しましょう "
-    "(pe[:L] は黙って短く切れてしまいます)。",
+    "(pe[:L] は黙って max_len で止まります)。",
     hint_en="At the start of forward, check x.size(1) > max_len (= self.pe.size(0)) and raise ValueError "
     "(pe[:L] silently stops at max_len).",
 )
@@ -619,21 +682,21 @@ def test_positional_encoding_rejects_long_input(student, device, max_len, extra,
     assert_raises(ValueError, module, x, case=f"L = {max_len + extra} > max_len = {max_len}")
 
 
-# -- TransformerBlock -------------------------------------------------------------------------------------
+# -- TransformerBlock ------------------------------------------------------------------------------------------
 
 
 def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first) -> None:
-    d_model = config.d_model
-    reference = build(ref.TransformerBlock, seed, d_model, config.num_heads, d_ff, dropout=dropout, norm_first=norm_first)
+    d_model, args = config.d_model, (config.d_model, config.num_heads, d_ff)
+    reference = build(ref.TransformerBlock, seed, *args, dropout=dropout, norm_first=norm_first)
     reference = randomize_norms(reference, seed).to(device=device, dtype=dtype).eval()
-    block = build(student.TransformerBlock, seed, d_model, config.num_heads, d_ff, dropout=dropout, norm_first=norm_first)
+    block = build(student.TransformerBlock, seed, *args, dropout=dropout, norm_first=norm_first)
     block = block.to(device=device, dtype=dtype).eval()
     share_weights(block, reference, "TransformerBlock")
     x = data.draw(S.tensors((config.batch, config.query_len, d_model), dtype, device))
     example = dict(**sizes_of(config), d_ff=d_ff, dropout=dropout, norm_first=norm_first, x=x)
     with torch.no_grad():
         actual = block(x)
-    expected = expected_module_output(reference, dtype, x)
+    expected = expected_output(reference, dtype, x)
     assert_matches(actual, expected, what=f"TransformerBlock(..., norm_first={norm_first}).eval()(x)", example=example)
 
 
@@ -647,7 +710,13 @@ def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropo
     "the LayerNorm comes after the residual sum.",
 )
 @on_devices()
-@given(data=st.data(), config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=st.sampled_from([0.0, 0.1, 0.5]))
+@given(
+    data=st.data(),
+    config=S.attention_configs(min_d_model=2),
+    seed=S.SEEDS,
+    d_ff=S.sizes(1, 8),
+    dropout=st.sampled_from([0.0, 0.1, 0.5]),
+)
 def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
     assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=False)
 
@@ -662,20 +731,27 @@ def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff
     "normalise before each sublayer and add the sublayer to the unnormalised x.",
 )
 @on_devices()
-@given(data=st.data(), config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=st.sampled_from([0.0, 0.1, 0.5]))
+@given(
+    data=st.data(),
+    config=S.attention_configs(min_d_model=2),
+    seed=S.SEEDS,
+    d_ff=S.sizes(1, 8),
+    dropout=st.sampled_from([0.0, 0.1, 0.5]),
+)
 def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
     assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=True)
 
 
-# -- across modules -----------------------------------------------------------------------------------------
+# -- across modules ------------------------------------------------------------------------------------------------
 
 
 @check(
     2,
-    ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードではドロップアウトとして働く (PositionalEncoding・MultiHeadAttention・TransformerBlock)",
+    ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードではドロップアウトとして働く "
+    "(PositionalEncoding・MultiHeadAttention・TransformerBlock)",
     en="eval mode is deterministic (no dropout); train mode applies dropout as dropout does "
     "(PositionalEncoding, MultiHeadAttention, TransformerBlock)",
-    hint_ja="nn.Dropout を使えば model.train()/model.eval() に従います。F.dropout なら training=self.training を渡します。"
+    hint_ja="nn.Dropout は model.train()/model.eval() に従います。F.dropout なら training=self.training を渡します。"
     "MultiHeadAttention はアテンションの重みに、TransformerBlock は self.dropout を 2 回 (各サブ層の出力に) 使います。",
     hint_en="nn.Dropout follows model.train()/model.eval(); with F.dropout pass training=self.training. "
     "MultiHeadAttention drops attention weights; TransformerBlock applies self.dropout twice (to each sublayer's output).",
@@ -688,19 +764,29 @@ def test_dropout_train_and_eval(student, device, dtype):
         assert_block_dropout(student, device, dtype, p, seed, norm_first=bool(seed % 2))
 
 
+def assert_deterministic(first: torch.Tensor, second: torch.Tensor, what: str, example: dict) -> None:
+    assert_same(
+        second,
+        first,
+        problem=f"評価モードの {what} を 2 回呼ぶと結果が違います (評価モードではドロップアウトしない) / "
+        f"{what} in eval mode gave two different results (no dropout in eval mode)",
+        what=what,
+        example=example,
+    )
+
+
 def assert_positional_encoding_dropout(student, device, dtype, p: float, seed: int) -> None:
-    """dropout(x + pe[:L]): exactly zero or scaled by 1 / (1 - p) in train mode, untouched in eval mode."""
+    """dropout(x + pe[:L]): in train mode every entry is zero or scaled by 1/(1-p); in eval mode untouched."""
     pe = student.PositionalEncoding(8, max_len=128, dropout=p).to(device=device, dtype=dtype)
     x = S.make((1, 128, 8), dtype, device, seed)  # B=1: a wrong slice of pe costs the forward check, not this one
-    example = dict(module=f"PositionalEncoding(8, max_len=128, dropout={p})", x=x)
+    what = f"PositionalEncoding(8, max_len=128, dropout={p})"
+    example = dict(module=what, x=x)
     with torch.no_grad():
         clean = pe.eval()(x)
-        assert_matches(pe(x), clean, what="評価モードの PositionalEncoding を 2 回 / PositionalEncoding in eval mode, twice", example=example)
+        assert_deterministic(clean, pe(x), what, example)
         with seeded(seed, device):
             noisy = pe.train()(x)
-    kept = noisy != 0
-    assert_dropped_fraction(kept, p, what="訓練モードの PositionalEncoding / PositionalEncoding in train mode", example=example)
-    assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの PositionalEncoding (残りは 1/(1-p) 倍) / PositionalEncoding in train mode (kept entries scaled by 1/(1-p))", example=example)
+    assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode", example=example)
 
 
 def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int, num_heads: int) -> None:
@@ -711,15 +797,14 @@ def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int
         submodule(mha, "W_v", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
         submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
     tokens = torch.eye(d_model, device=device, dtype=dtype).repeat(16, 1, 1)  # B=16, L = S = d_model
-    example = dict(module=f"MultiHeadAttention({d_model}, {num_heads}, dropout={p}, bias=False) with W_v = W_o = I", x=tokens)
+    what = f"MultiHeadAttention({d_model}, {num_heads}, dropout={p}, bias=False) with W_v = W_o = I"
+    example = dict(module=what, x=tokens)
     with torch.no_grad():
         clean = mha.eval()(tokens, tokens, tokens)
-        assert_matches(mha(tokens, tokens, tokens), clean, what="評価モードの MultiHeadAttention を 2 回 / MultiHeadAttention in eval mode, twice", example=example)
+        assert_deterministic(clean, mha(tokens, tokens, tokens), what, example)
         with seeded(seed, device):
             noisy = mha.train()(tokens, tokens, tokens)
-    kept = noisy != 0
-    assert_dropped_fraction(kept, p, what="訓練モードの MultiHeadAttention の重み / MultiHeadAttention's weights in train mode", example=example)
-    assert_matches(noisy, torch.where(kept, clean / (1 - p), torch.zeros_like(clean)), what="訓練モードの MultiHeadAttention (残った重みは 1/(1-p) 倍) / MultiHeadAttention in train mode (kept weights scaled by 1/(1-p))", example=example)
+    assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode (its output shows the weights)", example=example)
 
 
 def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first: bool) -> None:
@@ -731,14 +816,24 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
     without = without.to(device=device, dtype=dtype).eval()
     without.load_state_dict(block.state_dict())
     x = S.make((2, 5, d_model), dtype, device, seed)
-    example = dict(module=f"TransformerBlock({d_model}, {num_heads}, 16, dropout={p}, norm_first={norm_first})", x=x)
-    calls = []
-    hook = submodule(block, "dropout", nn.Dropout, "TransformerBlock").register_forward_hook(lambda module, args, out: calls.append(out))
+    what = f"TransformerBlock({d_model}, {num_heads}, 16, dropout={p}, norm_first={norm_first})"
+    example = dict(module=what, x=x)
+    calls: list[torch.Tensor] = []
+    hook = submodule(block, "dropout", nn.Dropout, "TransformerBlock").register_forward_hook(
+        lambda module, args, out: calls.append(out)
+    )
     try:
         with torch.no_grad():
             clean = block.eval()(x)
-            assert_matches(clean, without(x), what="評価モードの TransformerBlock (dropout=p と dropout=0 で同じ) / TransformerBlock in eval mode (same as with dropout=0)", example=example)
-            assert_matches(block(x), clean, what="評価モードの TransformerBlock を 2 回 / TransformerBlock in eval mode, twice", example=example)
+            assert_same(
+                clean,
+                without(x),
+                problem=f"評価モードの {what} が dropout=0 のブロックと違います / {what} in eval mode differs from "
+                "the same block with dropout=0",
+                what=what,
+                example=example,
+            )
+            assert_deterministic(clean, block(x), what, example)
             calls.clear()
             with seeded(seed, device):
                 noisy = block.train()(x)
@@ -746,8 +841,9 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
         hook.remove()
     assert_true(
         len(calls) == 2,
-        f"訓練モードの forward 1 回で self.dropout が {len(calls)} 回呼ばれました (2 回のはず) / "
-        f"self.dropout was applied {len(calls)} times in one train-mode forward (expected 2: after attention and after feed_forward)",
+        f"訓練モードの forward 1 回で self.dropout が {len(calls)} 回呼ばれました (アテンションの後と feed_forward の後の "
+        f"2 回のはず) / self.dropout was applied {len(calls)} times in one train-mode forward (expected 2: after the "
+        "attention and after feed_forward)",
         example=example,
     )
     assert_true(
@@ -768,7 +864,12 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
     "and check that forward uses every layer you created (W_o, the norms, ...).",
 )
 @on_devices(half_on_cuda=False)
-@given(data=st.data(), config=S.attention_configs(min_len=2, min_d_model=3), seed=S.SEEDS, module=st.sampled_from(("AttentionHead", *MODULES)))
+@given(
+    data=st.data(),
+    config=S.attention_configs(min_len=2, min_d_model=3),
+    seed=S.SEEDS,
+    module=st.sampled_from(("AttentionHead", *MODULES)),
+)
 def test_gradients_reach_every_parameter(student, device, dtype, data, config, seed, module):
     B, L, d_model = config.batch, config.query_len, config.d_model
     x = data.draw(S.tensors((B, L, d_model), dtype, device)).requires_grad_(True)
@@ -782,7 +883,11 @@ def test_gradients_reach_every_parameter(student, device, dtype, data, config, s
         out = f(x)
     example = dict(module=what, x=x)
     if not isinstance(out, torch.Tensor) or not out.requires_grad:
-        raise fail(f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or the parameters", example=example)
+        raise fail(
+            f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or "
+            "the parameters",
+            example=example,
+        )
     named = dict(model.named_parameters())
     upstream = S.make(tuple(out.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
     grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
