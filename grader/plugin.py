@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 from rich.console import Console
 
 from grader import profiles, registry, report, spec
@@ -45,6 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{ex.id}: {ex.title_en} ({ex.filename})")
     config.addinivalue_line("markers", "check: a graded check (grader.spec.check)")
     profiles.load(config.getoption("--profile"))
+    # The checks use tiny tensors: intra-op threads only add fork/join waits (LayerNorm's
+    # CPU kernel waited up to ~15 ms per call on a busy 2-core machine), and batch grading
+    # runs one worker per core anyway.
+    torch.set_num_threads(1)
     config.stash[COLLECTOR] = Collector()
 
 

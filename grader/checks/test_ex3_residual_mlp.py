@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,21 +57,6 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "nn.GELU": nn.GELU,
     "nn.PReLU": nn.PReLU,
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_cpu_thread():
-    """Run these checks on one CPU thread, then restore the setting.
-
-    The tensors here are tiny, and LayerNorm's CPU kernel forks and joins its OpenMP team
-    even for a few rows: on a busy 2-core machine each join waited up to ~15 ms, which made
-    this exercise's checks 4x slower than on one thread. (Better done once for the whole
-    grader; kept here until then.)
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- structure ----------------------------------------------------------------------------
