@@ -187,6 +187,8 @@ class TransformerBlock(nn.Module):
         feed_forward = nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Dropout(dropout),
                                      nn.Linear(d_ff, d_model))
         dropout      = nn.Dropout(dropout)
+      d_model が num_heads で割り切れなければ ValueError (MultiHeadAttention が送出する)
+      / ValueError when d_model is not divisible by num_heads (MultiHeadAttention raises it)
     - forward(x, mask=None): x (B, L, d_model) -> (B, L, d_model)、mask は MultiHeadAttention と同じ
       / mask as for MultiHeadAttention
       norm_first=False (Post-LN、章と同じ / post-norm, as in the chapter):

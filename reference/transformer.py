@@ -115,7 +115,10 @@ class MultiHeadAttention(nn.Module):
     def forward(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """query (B, L, d_model), key/value (B, S, d_model), mask broadcastable to (B, num_heads, L, S) → (B, L, d_model)."""
+        """query (B, L, d_model), key/value (B, S, d_model) → (B, L, d_model).
+
+        ``mask`` broadcasts to (B, num_heads, L, S): (L, S), (B, 1, 1, S), (B, 1, L, S), ...
+        """
         B, L, _ = query.shape
         S = key.size(1)
         q = self.W_q(query).view(B, L, self.num_heads, self.d_k).transpose(1, 2)  # (B, num_heads, L, d_k)
@@ -127,8 +130,8 @@ class MultiHeadAttention(nn.Module):
             no_key = ~allowed.any(dim=-1, keepdim=True)  # (..., L, 1)
             # A row with no key would be NaN (or worse) inside SDPA: let it see every key, zero it after.
             attn_mask = allowed | no_key
-        dropout_p = self.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)  # (B, num_heads, L, d_k)
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=p)  # (B, num_heads, L, d_k)
         if no_key is not None:
             out = out.masked_fill(no_key, 0.0)
         out = out.transpose(1, 2).reshape(B, L, self.d_model)  # (B, L, d_model): heads side by side
@@ -155,7 +158,8 @@ class PositionalEncoding(nn.Module):
 
 
 def sinusoidal_table(max_len: int, d_model: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """(max_len, d_model): PE[pos, j] = sin(angle) for even j, cos(angle) for odd j, angle = pos / 10000^(2⌊j/2⌋/d_model).
+    """The (max_len, d_model) table: PE[pos, j] = sin(angle) for even j and cos(angle) for odd j,
+    where angle = pos / 10000^(2⌊j/2⌋ / d_model).
 
     Computed in float64 (the angle's rounding error grows with pos), then cast to ``dtype``.
     """

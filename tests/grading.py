@@ -1,4 +1,10 @@
-"""Grade a folder the way an instructor would (the CLI, grading profile) and read back the JSON."""
+"""Grade folders the way an instructor would (the CLI, grading profile) and read back the JSON.
+
+Grading one submission costs a Python start-up and ``import torch`` (~2.5 s here)
+before its checks run; the mutant and variant suites grade dozens of files, so
+:func:`grade_files` grades a whole group of them in one process, one pytest session
+each (``python -m tests.grading``), exactly as ``python -m grader check`` would.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +52,27 @@ def by_exercise(raw: dict, exercise_id: str) -> Graded:
     return Graded(checks, raw)
 
 
+def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", timeout: float = 900) -> dict[Path, Graded]:
+    """Grade each exercise file in ``sources`` (named ``tests/<kind>/<exercise_id>/<name>.py``) in one process."""
+    jobs = []
+    for i, source in enumerate(sources):
+        exercise_id = source.parent.name
+        target = workdir / f"{i:03d}_{source.stem}"
+        target.mkdir()
+        shutil.copy(source, target / f"{exercise_id}.py")
+        jobs.append({"exercise": exercise_id, "target": str(target), "json": str(target / "results.json")})
+    spec = workdir / "jobs.json"
+    spec.write_text(json.dumps({"profile": profile, "jobs": jobs}), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.grading", str(spec)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"grading failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return {
+        source: by_exercise(json.loads(Path(job["json"]).read_text(encoding="utf-8")), job["exercise"])
+        for source, job in zip(sources, jobs)
+    }
+
+
 def grade_file(tmp_path: Path, exercise_id: str, source: Path, profile: str = "grading") -> Graded:
     """Grade one exercise file (a mutant or a variant) as if it were a student's submission."""
     shutil.copy(source, tmp_path / f"{exercise_id}.py")
@@ -63,3 +90,18 @@ def expected_failures(source: Path) -> set[str]:
 
 def files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*/*.py") if not p.name.startswith("_"))
+
+
+def _main(spec_path: str) -> None:
+    """Grade every job of a jobs.json in this one process (see :func:`grade_files`)."""
+    from grader import registry, report
+    from grader.cli import grade as grade_in_process
+
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    for job in spec["jobs"]:
+        results = grade_in_process([registry.find(job["exercise"])], Path(job["target"]), spec["profile"])
+        report.write_json(results, Path(job["json"]))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1])

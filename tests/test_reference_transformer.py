@@ -196,7 +196,13 @@ def torch_masks(allowed: torch.Tensor, kind: str, B: int, H: int, L: int, S_: in
 
 
 def mask_for(kind: str, B: int, H: int, L: int, S_: int, seed: int) -> torch.Tensor | None:
-    shape = {"none": None, "(L, S)": (L, S_), "(B, 1, 1, S)": (B, 1, 1, S_), "(B, 1, L, S)": (B, 1, L, S_), "(B, H, L, S)": (B, H, L, S_)}[kind]
+    shape = {
+        "none": None,
+        "(L, S)": (L, S_),
+        "(B, 1, 1, S)": (B, 1, 1, S_),
+        "(B, 1, L, S)": (B, 1, L, S_),
+        "(B, H, L, S)": (B, H, L, S_),
+    }[kind]
     return None if shape is None else random_allowed(shape, seed)
 
 

@@ -1,4 +1,4 @@
-"""An indivisible d_model fails an assert (AssertionError), as in the chapter, not a ValueError."""
+"""MultiHeadAttention checks d_model % num_heads with an assert, as in the chapter, not a ValueError."""
 
 from __future__ import annotations
 

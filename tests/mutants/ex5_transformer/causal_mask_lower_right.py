@@ -1,4 +1,4 @@
-"""Causal_mask aligns to the lower right (tril(diagonal=S - L)), unlike is_causal=True."""
+"""causal_mask aligns to the lower right (tril(diagonal=S - L)), unlike is_causal=True."""
 
 from __future__ import annotations
 

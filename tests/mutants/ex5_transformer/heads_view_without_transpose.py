@@ -1,4 +1,4 @@
-"""Heads are split with view(B, num_heads, T, d_k), without the transpose."""
+"""MultiHeadAttention splits heads with view(B, num_heads, T, d_k), without the transpose."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MultiHeadAttention hands the mask to F.scaled_dot_product_attention as it is: a 0/1 float mask becomes an additive bias."""
+"""MultiHeadAttention hands the mask to F.scaled_dot_product_attention as it is (0/1 floats become an additive bias)."""
 
 from __future__ import annotations
 

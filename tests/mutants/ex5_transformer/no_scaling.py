@@ -1,4 +1,4 @@
-"""Scores are not divided by √d_k."""
+"""scaled_dot_product_attention does not divide the scores by √d_k."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Post-norm and pre-norm are swapped (norm_first=False runs the pre-norm block)."""
+"""TransformerBlock swaps post-norm and pre-norm (norm_first=False runs the pre-norm block)."""
 
 from __future__ import annotations
 

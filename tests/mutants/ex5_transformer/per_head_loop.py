@@ -1,4 +1,4 @@
-"""MultiHeadAttention loops over the heads in Python (right values, not vectorised)."""
+"""MultiHeadAttention loops over the heads in Python: right values, but not vectorised."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The table puts all sines first, then all cosines, instead of interleaving them."""
+"""PositionalEncoding puts all sines first, then all cosines, instead of interleaving them."""
 
 from __future__ import annotations
 

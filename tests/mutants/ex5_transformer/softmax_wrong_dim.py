@@ -1,4 +1,4 @@
-"""The softmax runs over the queries (dim=-2) instead of the keys."""
+"""scaled_dot_product_attention takes the softmax over the queries (dim=-2) instead of the keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scaled_dot_product_attention returns the weights from before dropout, not the ones applied."""
+"""scaled_dot_product_attention returns the weights from before dropout, not the ones it applied."""
 
 from __future__ import annotations
 
