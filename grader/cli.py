@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="課題を採点する / grade exercises")
     check.add_argument(
-        "exercises", nargs="*", metavar="EXERCISE", help="ex1 ... ex4 or ex1_last_token ... (default: all)"
+        "exercises", nargs="*", metavar="EXERCISE", help="ex1 ... ex5, or ex1_last_token ... (default: all)"
     )
     check.add_argument("--target", type=Path, default=Path("exercises"), help="folder with the exercise files")
     check.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json here")

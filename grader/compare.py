@@ -45,6 +45,7 @@ def assert_matches(
     rtol: float | None = None,
     atol: float | None = None,
     exact: bool = False,
+    problem: str | None = None,
 ) -> None:
     """Raise :class:`CheckFailure` unless ``actual`` equals ``expected`` within tolerance.
 
@@ -52,7 +53,9 @@ def assert_matches(
     a plain ``torch.Tensor`` of the same shape, dtype and device (or a real number when
     ``expected`` is one). ``what`` names the call in the student's words, e.g.
     ``"last_token(hidden, lengths)"``. ``exact=True`` demands bitwise equality (for
-    pure indexing, where no rounding can happen).
+    pure indexing, where no rounding can happen). ``problem`` replaces the default
+    "does not match the reference" sentence, for comparisons of the student's code with
+    itself (e.g. "the output changed when a future token changed").
     """
     _check_kind(actual, expected, what=what, example=example)
     if exact:
@@ -69,7 +72,7 @@ def assert_matches(
         torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
     except AssertionError as err:
         raise CheckFailure(
-            f"{what} の結果が参照実装と一致しません / {what} does not match the reference",
+            problem or f"{what} の結果が参照実装と一致しません / {what} does not match the reference",
             example=example,
             expected=expected,
             actual=actual,

@@ -30,7 +30,9 @@ def make(
 ) -> torch.Tensor:
     """A reproducible random tensor: the same ``seed`` gives the same values on any device."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # Seed only the CPU generator: torch.manual_seed also queues lazy CUDA/XPU seeding
+        # with a formatted traceback on every call, a third of some exercises' check time.
+        torch.random.default_generator.manual_seed(seed)
         t = torch.testing.make_tensor(shape, dtype=dtype, device="cpu", low=low, high=high, noncontiguous=noncontiguous)
     t = t.to(device)
     if noncontiguous and t.numel() > 1 and t.is_contiguous():
@@ -383,7 +385,9 @@ def attention_configs(
 def allowed_mask(shape: tuple[int, ...], seed: int, *, keep: float = 0.6) -> torch.Tensor:
     """A reproducible bool mask (True = may attend) in which every row (last dim) keeps at least one key."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # Seed only the CPU generator: torch.manual_seed also queues lazy CUDA/XPU seeding
+        # with a formatted traceback on every call, a third of some exercises' check time.
+        torch.random.default_generator.manual_seed(seed)
         allowed = torch.rand(shape) < keep
         if allowed.numel():
             pick = torch.randint(shape[-1], shape[:-1]).unsqueeze(-1)
@@ -448,7 +452,9 @@ def hiding_masks(draw: st.DrawFn, name: str, config: AttentionConfig) -> tuple[t
         hidden[b, keys] = True
     seed = draw(SEEDS)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # Seed only the CPU generator: torch.manual_seed also queues lazy CUDA/XPU seeding
+        # with a formatted traceback on every call, a third of some exercises' check time.
+        torch.random.default_generator.manual_seed(seed)
         allowed = torch.rand(shape) < 0.6
         # a random visible key per batch row, seen by every query: no row is left without a key
         open_keys = torch.rand(per_batch, S).masked_fill(hidden, -1.0).argmax(dim=-1)  # (per_batch,)

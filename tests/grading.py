@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tests" / "mutants"
 VARIANTS = ROOT / "tests" / "variants"
@@ -79,13 +81,37 @@ def grade_file(tmp_path: Path, exercise_id: str, source: Path, profile: str = "g
     return by_exercise(grade(tmp_path, [exercise_id], profile), exercise_id)
 
 
-def expected_failures(source: Path) -> set[str]:
-    """The ``EXPECTED_FAILURES`` set a mutant file declares (read without importing it)."""
+def expected_failures(source: Path, *, cuda: bool | None = None) -> set[str]:
+    """The checks a mutant file declares it must fail (read without importing it).
+
+    ``EXPECTED_FAILURES`` holds on every machine; a mutant whose mistake also shows in
+    the half-precision CUDA cases adds those checks as ``EXPECTED_FAILURES_WITH_CUDA``.
+    """
+    constants = _constants(source)
+    if "EXPECTED_FAILURES" not in constants:
+        raise AssertionError(f"{source} declares no EXPECTED_FAILURES")
+    expected = set(constants["EXPECTED_FAILURES"])
+    if torch.cuda.is_available() if cuda is None else cuda:
+        expected |= set(constants.get("EXPECTED_FAILURES_WITH_CUDA", ()))
+    return expected
+
+
+def _constants(source: Path) -> dict[str, object]:
     tree = ast.parse(source.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "EXPECTED_FAILURES" for t in node.targets):
-            return set(ast.literal_eval(node.value))
-    raise AssertionError(f"{source} declares no EXPECTED_FAILURES")
+    return {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.startswith("EXPECTED_FAILURES")
+    }
+
+
+def check_names(exercise_id: str) -> set[str]:
+    """The checks of an exercise: the ``test_*`` functions of its check module (read, not imported)."""
+    path = ROOT / "grader" / "checks" / f"test_{exercise_id}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
 
 
 def files(folder: Path) -> list[Path]:

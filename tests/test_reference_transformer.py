@@ -33,15 +33,6 @@ SETTINGS = settings(max_examples=40, deadline=None)
 DTYPES = st.sampled_from([torch.float32, torch.float64])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: intra-op threads only add wake-up waits (milliseconds each on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def seeded(fn, seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -15,7 +15,6 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,25 +23,12 @@ from torch import nn
 from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import FULL, HALF, on_devices, on_each_device
-from grader.feedback import CheckFailure, fail
+from grader.feedback import fail
 from grader.probes import aten_ops
 from grader.spec import check
 from reference import transformer as ref
 
 # -- helpers ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread while these checks run.
-
-    Their tensors are tiny and gain nothing from threads, while on a busy 2-core machine every
-    parallel softmax or LayerNorm waits milliseconds for a worker thread to be scheduled.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
@@ -88,20 +74,6 @@ def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
             f"got {type(value).__name__}"
         )
     return value
-
-
-def assert_same(actual: Any, expected: Any, *, problem: str, what: str, example: dict, exact: bool = False) -> None:
-    """``assert_matches`` between two results of the student's own code; the failure states ``problem``.
-
-    (assert_matches says "does not match the reference", which would be wrong here: both sides
-    come from the student's code, and the property they must share is the point.)
-    """
-    try:
-        assert_matches(actual, expected, what=what, example=example, exact=exact)
-    except CheckFailure as err:
-        err.problem = problem
-        err.args = (problem,)
-        raise
 
 
 def wide(dtype: torch.dtype) -> torch.dtype:
@@ -176,7 +148,7 @@ def assert_dropout_applied(noisy: torch.Tensor, clean: torch.Tensor, p: float, *
         f"with dropout p={p} about {n * p:.0f} of {n} entries should be zero, but {dropped} are",
         example=example,
     )
-    assert_same(
+    assert_matches(
         noisy,
         torch.where(kept, clean / (1 - p), torch.zeros_like(clean)),
         problem=f"{what}: 残った値が評価モードの値の 1/(1-p) 倍になっていません / "
@@ -250,7 +222,7 @@ def test_fully_masked_rows(student, device, dtype, data, case):
     )
     bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
     expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
-    assert_same(
+    assert_matches(
         pick(y),
         expected,
         problem="見てよいキーのない行の出力は W_o.bias だけのはずです (アテンションの出力がゼロ) / "
@@ -276,7 +248,7 @@ def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
     )
     empty = (mask == 0).all(dim=-1)  # (..., L): rows that may attend to nothing
     for name, got in (("weights", weights), ("out", out)):
-        assert_same(
+        assert_matches(
             got[empty],
             torch.zeros_like(got[empty]),
             problem=f"見てよいキーのない行の {name} はゼロのはずです / rows with no key to attend to must have zero {name}",
@@ -289,7 +261,7 @@ def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
     opened[empty] = 1
     out_opened, weights_opened = pair(student.scaled_dot_product_attention(q, k, v, opened), call, example)
     for name, got, alone in (("weights", weights, weights_opened), ("out", out, out_opened)):
-        assert_same(
+        assert_matches(
             got[~empty],
             alone[~empty],
             problem=f"空の行があると、ほかの行の {name} まで変わります / the {name} of the other rows change "
@@ -340,7 +312,7 @@ def test_attention_dropout(student, device, dtype):
         call = student.scaled_dot_product_attention
         _, plain = pair(call(q, k, v), "scaled_dot_product_attention(q, k, v)", example)
         _, evaluated = pair(call(q, k, v, dropout_p=p, training=False), "scaled_dot_product_attention(...)", example)
-        assert_same(
+        assert_matches(
             evaluated,
             plain,
             problem="training=False なのに重みが変わりました (ドロップアウトは訓練時だけ) / "
@@ -351,7 +323,7 @@ def test_attention_dropout(student, device, dtype):
         with seeded(seed, device):
             out, dropped = pair(call(q, k, v, dropout_p=p, training=True), "scaled_dot_product_attention(...)", example)
         assert_dropout_applied(dropped, plain, p, what="weights (training=True)", example=example)
-        assert_same(
+        assert_matches(
             out,
             dropped @ v,
             problem="out が返した weights @ v ではありません (返す重みはドロップアウト後のもの) / "
@@ -469,7 +441,7 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
     with torch.no_grad():
         y = mha(x, kv, kv, mask)
         full = allowed.expand(B, H, L, S_).contiguous().to(device)
-        assert_same(
+        assert_matches(
             y,
             mha(x, kv, kv, full),
             problem=f"{name} のマスクと、それを (B, num_heads, L, S) の bool に広げたマスクとで結果が違います / "
@@ -479,7 +451,7 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
         )
         changed = kv.clone()
         changed[hidden.to(device)] = data.draw(S.tensors((int(hidden.sum()), d_model), dtype, device))
-        assert_same(
+        assert_matches(
             mha(x, changed, changed, mask),
             y,
             problem="マスクで隠したキーと値を変えただけで出力が変わりました / changing only keys and values that the mask "
@@ -511,7 +483,7 @@ def test_causality(student, device, dtype, data, config, seed, module):
     example = dict(module=what, **sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
     with torch.no_grad():
         before, after = f(x, mask)[:, :t], f(future, mask)[:, :t]
-    assert_same(
+    assert_matches(
         after,
         before,
         problem=f"因果マスクがあるのに、位置 t 以降を変えると位置 t より前の出力が変わります / with a causal mask, "
@@ -540,7 +512,7 @@ def test_permutation_equivariance(student, device, dtype, data, config, seed, mo
     example = dict(module=what, **sizes_of(config), x=x, perm=perm)
     with torch.no_grad():
         permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
-    assert_same(
+    assert_matches(
         permuted_first,
         permuted_after,
         problem=f"トークンを並べ替えると、出力が同じように並べ替わるだけでなく値まで変わります / permuting the tokens "
@@ -767,7 +739,7 @@ def test_dropout_train_and_eval(student, device, dtype):
 
 
 def assert_deterministic(first: torch.Tensor, second: torch.Tensor, what: str, example: dict) -> None:
-    assert_same(
+    assert_matches(
         second,
         first,
         problem=f"評価モードの {what} を 2 回呼ぶと結果が違います (評価モードではドロップアウトしない) / "
@@ -827,7 +799,7 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
     try:
         with torch.no_grad():
             clean = block.eval()(x)
-            assert_same(
+            assert_matches(
                 clean,
                 without(x),
                 problem=f"評価モードの {what} が dropout=0 のブロックと違います / {what} in eval mode differs from "
