@@ -12,7 +12,7 @@ The backward has two routes with the same formulas:
 - otherwise (the usual case): for the input gradient, the fused kernel
   ``aten.silu_backward(grad, beta * x)``, since d/dx [x sigmoid(beta x)] = silu'(beta x).
   One pass over memory instead of five keeps forward + backward near ``F.silu``'s time
-  (see benchmarks/bench_swish.py); that kernel has no derivative of its own, hence
+  (see tests/benchmarks/bench_swish.py); that kernel has no derivative of its own, hence
   the first route.
 """
 

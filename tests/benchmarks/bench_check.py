@@ -1,6 +1,6 @@
 """Wall time of `python -m grader check` on the bundled solutions (student profile), median of N runs.
 
-Usage: python benchmarks/bench_check.py [--runs 5] [--profile student] [EXERCISE ...]
+Usage: python tests/benchmarks/bench_check.py [--runs 5] [--profile student] [EXERCISE ...]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:

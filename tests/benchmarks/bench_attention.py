@@ -1,6 +1,6 @@
 """Benchmark: reference MultiHeadAttention against ``nn.MultiheadAttention`` on CPU.
 
-Not a test: run ``.venv/bin/python benchmarks/bench_attention.py``. Both modules hold the same
+Not a test: run ``.venv/bin/python tests/benchmarks/bench_attention.py``. Both modules hold the same
 weights (W_q, W_k, W_v stacked into ``in_proj_weight``, W_o as ``out_proj``) and are timed on
 self-attention, B=8, L=S=256, d_model=256, 8 heads by default: the median of several
 interleaved rounds after warm-up, the ratio taken round by round. ``nn.MultiheadAttention``
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reference.transformer import MultiHeadAttention, causal_mask  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Benchmark: reference swish (custom autograd Function) against ``F.silu`` on CPU.
 
-Not a test: run ``.venv/bin/python benchmarks/bench_swish.py [--threads N]``. For 1M float32
+Not a test: run ``.venv/bin/python tests/benchmarks/bench_swish.py [--threads N]``. For 1M float32
 elements it times forward + backward (median of several interleaved rounds, after warm-up)
 and measures the bytes each saves for backward with ``torch.autograd.graph.saved_tensors_hooks``.
 The goal: reference swish(x, 1.0) within 1.5x of F.silu, saving no more than F.silu does.
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reference.swish import swish  # noqa: E402
 
