@@ -91,8 +91,7 @@ class InProcessRunner:
         if exercise.id not in self._loaded:
             try:
                 module = load_module(self.target, exercise)
-                path = (self.target / exercise.filename).resolve()
-                self._loaded[exercise.id] = Submission(exercise, module, path)
+                self._loaded[exercise.id] = Submission(exercise, module, Path(module.__file__))
             except LoadError as err:
                 self._loaded[exercise.id] = err
         loaded = self._loaded[exercise.id]

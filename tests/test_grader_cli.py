@@ -140,3 +140,29 @@ def test_json_file_is_valid_utf8_with_japanese(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert json.loads(text)["score"] == 18
     assert "値が参照実装と一致" in text
+
+
+def write_notebook(path, *cells: tuple[str, str]) -> None:
+    import nbformat
+
+    make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    nbformat.write(nbformat.v4.new_notebook(cells=[make[kind](text) for kind, text in cells]), path)
+
+
+def test_a_notebook_is_graded_from_its_code_cells(tmp_path):
+    solution = (ROOT / "solutions" / "ex1_last_token.py").read_text(encoding="utf-8")
+    write_notebook(
+        tmp_path / "ex1_last_token.ipynb",
+        ("markdown", "# 演習問題 1"),
+        ("code", "%matplotlib inline\n!pip list"),
+        ("code", solution),
+        ("code", "print(last_token)"),
+    )
+    raw = grade(tmp_path, ["ex1"], profile="student")
+    assert raw["score"] == raw["max_score"] == 18
+
+
+def test_a_notebook_error_points_at_its_code(tmp_path):
+    write_notebook(tmp_path / "ex1_last_token.ipynb", ("code", "import torch"), ("code", "x = 1\nraise RuntimeError('oops')"))
+    output = by_exercise(grade(tmp_path, ["ex1"], profile="student"), "ex1_last_token").output("test_last_token_values")
+    assert "raise RuntimeError('oops')" in output and "RuntimeError: oops" in output
