@@ -166,3 +166,11 @@ def test_a_notebook_error_points_at_its_code(tmp_path):
     write_notebook(tmp_path / "ex1_last_token.ipynb", ("code", "import torch"), ("code", "x = 1\nraise RuntimeError('oops')"))
     output = by_exercise(grade(tmp_path, ["ex1"], profile="student"), "ex1_last_token").output("test_last_token_values")
     assert "raise RuntimeError('oops')" in output and "RuntimeError: oops" in output
+
+
+@pytest.mark.parametrize("target", ["solutions", "exercises"])
+def test_plots_are_written_for_working_and_unfinished_code(tmp_path, target):
+    proc = run_cli("check", "ex2", "ex4", "--target", target, "--plots", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ("ex2_swish.png", "ex4_sgdr.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
