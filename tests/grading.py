@@ -54,6 +54,25 @@ def by_exercise(raw: dict, exercise_id: str) -> Graded:
     return Graded(checks, raw)
 
 
+def student_source(source: Path) -> str:
+    """The exercise file a mutant or variant stands for.
+
+    Most are complete files. A mutant that is the model answer with one small mistake
+    is written as a patch instead: ``PATCH = [(old, new), ...]``, each ``old`` found
+    exactly once in ``solutions/<exercise_id>.py`` and replaced by ``new``.
+    """
+    patch = _constants(source, "PATCH").get("PATCH")
+    if patch is None:
+        return source.read_text(encoding="utf-8")
+    solution = ROOT / "solutions" / f"{source.parent.name}.py"
+    text = solution.read_text(encoding="utf-8")
+    for old, new in patch:
+        count = text.count(old)
+        assert count == 1, f"{source.name}: PATCH text occurs {count} times in {solution.name} (must be once):\n{old}"
+        text = text.replace(old, new)
+    return text
+
+
 def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", timeout: float = 900) -> dict[Path, Graded]:
     """Grade each exercise file in ``sources`` (named ``tests/<kind>/<exercise_id>/<name>.py``) in one process."""
     jobs = []
@@ -61,7 +80,7 @@ def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", ti
         exercise_id = source.parent.name
         target = workdir / f"{i:03d}_{source.stem}"
         target.mkdir()
-        shutil.copy(source, target / f"{exercise_id}.py")
+        (target / f"{exercise_id}.py").write_text(student_source(source), encoding="utf-8")
         jobs.append({"exercise": exercise_id, "target": str(target), "json": str(target / "results.json")})
     spec = workdir / "jobs.json"
     spec.write_text(json.dumps({"profile": profile, "jobs": jobs}), encoding="utf-8")
@@ -75,19 +94,13 @@ def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", ti
     }
 
 
-def grade_file(tmp_path: Path, exercise_id: str, source: Path, profile: str = "grading") -> Graded:
-    """Grade one exercise file (a mutant or a variant) as if it were a student's submission."""
-    shutil.copy(source, tmp_path / f"{exercise_id}.py")
-    return by_exercise(grade(tmp_path, [exercise_id], profile), exercise_id)
-
-
 def expected_failures(source: Path, *, cuda: bool | None = None) -> set[str]:
     """The checks a mutant file declares it must fail (read without importing it).
 
     ``EXPECTED_FAILURES`` holds on every machine; a mutant whose mistake also shows in
     the half-precision CUDA cases adds those checks as ``EXPECTED_FAILURES_WITH_CUDA``.
     """
-    constants = _constants(source)
+    constants = _constants(source, "EXPECTED_FAILURES")
     if "EXPECTED_FAILURES" not in constants:
         raise AssertionError(f"{source} declares no EXPECTED_FAILURES")
     expected = set(constants["EXPECTED_FAILURES"])
@@ -96,14 +109,15 @@ def expected_failures(source: Path, *, cuda: bool | None = None) -> set[str]:
     return expected
 
 
-def _constants(source: Path) -> dict[str, object]:
+def _constants(source: Path, prefix: str) -> dict[str, object]:
+    """Module-level constants whose names start with ``prefix``, read without importing the file."""
     tree = ast.parse(source.read_text(encoding="utf-8"))
     return {
         target.id: ast.literal_eval(node.value)
         for node in tree.body
         if isinstance(node, ast.Assign)
         for target in node.targets
-        if isinstance(target, ast.Name) and target.id.startswith("EXPECTED_FAILURES")
+        if isinstance(target, ast.Name) and target.id.startswith(prefix)
     }
 
 
@@ -119,7 +133,11 @@ def files(folder: Path) -> list[Path]:
 
 
 def _main(spec_path: str) -> None:
-    """Grade every job of a jobs.json in this one process (see :func:`grade_files`)."""
+    """Grade every job of a jobs.json in this one process (see :func:`grade_files`).
+
+    ``python -m tests.grading write MUTANT.py DIR`` instead writes the exercise file a
+    mutant stands for into DIR, to grade it by hand.
+    """
     from grader import registry, report
     from grader.cli import grade as grade_in_process
 
@@ -130,4 +148,9 @@ def _main(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1])
+    if sys.argv[1] == "write":
+        source, folder = Path(sys.argv[2]), Path(sys.argv[3])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{source.parent.name}.py").write_text(student_source(source), encoding="utf-8")
+    else:
+        _main(sys.argv[1])

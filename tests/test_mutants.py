@@ -1,7 +1,8 @@
 """Deliberately wrong implementations each lose exactly the checks meant to catch them.
 
-Each file in tests/mutants/<exercise>/ is a complete exercise file with one mistake
-and an ``EXPECTED_FAILURES`` set naming the checks it must fail. It must fail those
+Each file in tests/mutants/<exercise>/ is an exercise file with one mistake (either
+complete, or a ``PATCH`` of the model answer: see tests.grading.student_source) and an
+``EXPECTED_FAILURES`` set naming the checks it must fail. It must fail those
 (losing points) and get full points on every other check. Correct implementations
 written differently (tests/variants/<exercise>/) must get full marks.
 
