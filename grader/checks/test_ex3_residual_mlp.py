@@ -39,8 +39,8 @@ from grader.spec import check
 from reference import residual_mlp as ref
 from reference.swish import Swish
 
-STRUCTURE_CHECK_JA = "「state_dict の構造」のチェック"
-STRUCTURE_CHECK_EN = "the structure check (test_structure_loads_reference_state_dict)"
+STRUCTURE_CHECK_JA = "チェック「state_dict の構造が参照実装と同じ」"
+STRUCTURE_CHECK_EN = "the check “the state_dict has the reference's structure”"
 
 
 class LearnableSwish(Swish):
