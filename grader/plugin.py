@@ -127,15 +127,15 @@ def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
         err = err.exceptions[0]
     if isinstance(err, (CheckFailure, LoadError)):
         return str(err)
-    if isinstance(err, AssertionError):
-        return f"{err}"
     frames = [e for e in excinfo.traceback if "submission_" in str(e.frame.f_globals.get("__name__", ""))]
-    if frames:
+    if frames:  # raised in the student's file (e.g. from a method of their class, or their own assert)
         last = frames[-1]
         return (
             f"あなたのコードが例外を送出しました / your code raised {type(err).__name__}: {err}\n"
             f"  {Path(str(last.path)).name}, line {last.lineno + 1}: {str(last.statement).strip()}"
         )
+    if isinstance(err, AssertionError):
+        return str(err)
     return f"採点中に予期しないエラー / unexpected error while checking: {type(err).__name__}: {err}"
 
 
