@@ -1,46 +1,14 @@
 """forward looks at (beta * x).abs().max() to skip the sigmoid far out, and max() of an empty tensor raises."""
 
-import torch
-from torch import nn
-
 EXPECTED_FAILURES = {"test_empty_and_noncontiguous"}
 
-
-class SwishFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, beta):
-        if isinstance(beta, torch.Tensor):
-            ctx.save_for_backward(x, beta)
-            ctx.beta = None
-        else:
-            ctx.save_for_backward(x)
-            ctx.beta = beta
-        z = beta * x
-        if z.abs().max() > 30:  # far out on a tail, sigmoid is 0 or 1 to working precision: skip it there
-            out = torch.where(z > 30, x, x * torch.sigmoid(z))
-            return torch.where(z < -30, torch.zeros_like(x), out)
-        return x * torch.sigmoid(z)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x = ctx.saved_tensors[0]
-        beta = ctx.saved_tensors[1] if ctx.beta is None else ctx.beta
-        s = torch.sigmoid(beta * x)
-        grad_x = grad_output * s * (1 + beta * x * (1 - s))
-        grad_beta = None
-        if ctx.needs_input_grad[1]:
-            grad_beta = (grad_output * x * (x * s * (1 - s))).sum()
-        return grad_x, grad_beta
-
-
-def swish(x, beta=1.0):
-    return SwishFunction.apply(x, beta)
-
-
-class Swish(nn.Module):
-    def __init__(self, beta=1.0, learnable=False):
-        super().__init__()
-        self.beta = nn.Parameter(torch.tensor(float(beta))) if learnable else float(beta)
-
-    def forward(self, x):
-        return swish(x, self.beta)
+PATCH = [
+    (
+        '        return x * torch.sigmoid(beta * x)\n',
+        '        z = beta * x\n'
+        '        if z.abs().max() > 30:  # far out on a tail, sigmoid is 0 or 1 to working precision: skip it there\n'
+        '            out = torch.where(z > 30, x, x * torch.sigmoid(z))\n'
+        '            return torch.where(z < -30, torch.zeros_like(x), out)\n'
+        '        return x * torch.sigmoid(z)\n',
+    ),
+]

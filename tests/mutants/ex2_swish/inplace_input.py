@@ -1,45 +1,17 @@
 """forward scales x in place and divides it back: x changes (breaking gradcheck, which reuses x), an expanded x cannot be written."""
 
-import torch
-from torch import nn
-
 EXPECTED_FAILURES = {"test_empty_and_noncontiguous", "test_gradcheck", "test_input_unchanged"}
 
-
-class SwishFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, beta):
-        x.mul_(beta)  # "saves an allocation"
-        s = torch.sigmoid(x)
-        x.div_(beta)  # "undo it"
-        if isinstance(beta, torch.Tensor):
-            ctx.save_for_backward(x, beta)
-            ctx.beta = None
-        else:
-            ctx.save_for_backward(x)
-            ctx.beta = beta
-        return x * s
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x = ctx.saved_tensors[0]
-        beta = ctx.saved_tensors[1] if ctx.beta is None else ctx.beta
-        s = torch.sigmoid(beta * x)
-        grad_x = grad_output * s * (1 + beta * x * (1 - s))
-        grad_beta = None
-        if ctx.needs_input_grad[1]:
-            grad_beta = (grad_output * x * (x * s * (1 - s))).sum()
-        return grad_x, grad_beta
-
-
-def swish(x, beta=1.0):
-    return SwishFunction.apply(x, beta)
-
-
-class Swish(nn.Module):
-    def __init__(self, beta=1.0, learnable=False):
-        super().__init__()
-        self.beta = nn.Parameter(torch.tensor(float(beta))) if learnable else float(beta)
-
-    def forward(self, x):
-        return swish(x, self.beta)
+PATCH = [
+    (
+        '    def forward(ctx, x: torch.Tensor, beta: float | torch.Tensor) -> torch.Tensor:\n',
+        '    def forward(ctx, x: torch.Tensor, beta: float | torch.Tensor) -> torch.Tensor:\n'
+        '        x.mul_(beta)  # "saves an allocation"\n'
+        '        s = torch.sigmoid(x)\n'
+        '        x.div_(beta)  # "undo it"\n',
+    ),
+    (
+        '        return x * torch.sigmoid(beta * x)\n',
+        '        return x * s\n',
+    ),
+]
