@@ -7,6 +7,7 @@ Loaded by ``grader/conftest.py``, so both ``pytest grader -m ex2`` and
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,15 @@ from rich.console import Console
 
 from grader import profiles, registry, report, spec
 from grader.feedback import CheckFailure
+from grader.isolation import IsolatedRunner, RemoteSubmission
 from grader.loader import LoadError
 from grader.probes import time_limit
 from grader.results import FAILED, PASSED, SKIPPED, CaseResult, Collector
 from grader.runner import InProcessRunner, Submission
+from grader.worker import Limits
 
 COLLECTOR = pytest.StashKey[Collector]()
+RUNNER = pytest.StashKey["InProcessRunner | IsolatedRunner"]()
 
 #: No check may run longer than this; a hang in student code must not stall grading.
 CHECK_TIME_LIMIT_S = 120.0
@@ -32,6 +36,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target",
         default=os.environ.get("GRADER_TARGET", "exercises"),
         help="folder holding the exercise files to grade (default: exercises/)",
+    )
+    group.addoption(
+        "--isolate",
+        action="store_true",
+        default=os.environ.get("GRADER_ISOLATE", "") not in ("", "0"),
+        help="run the student's code in worker processes (as batch grading does), not in this process",
+    )
+    group.addoption(
+        "--timeout",
+        type=float,
+        default=Limits.call_timeout_s,
+        help="with --isolate: seconds one call of the student's code may take",
+    )
+    group.addoption(
+        "--memory",
+        type=int,
+        default=Limits.memory_mb,
+        help="with --isolate: megabytes of memory the student's code may use",
     )
     group.addoption(
         "--profile",
@@ -75,20 +97,37 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def runner(pytestconfig: pytest.Config) -> InProcessRunner:
+def runner(pytestconfig: pytest.Config) -> Iterator[InProcessRunner | IsolatedRunner]:
     target = Path(pytestconfig.getoption("--target"))
     if not target.is_dir():
         raise pytest.UsageError(
             f"採点対象のフォルダ {target} がありません / target folder {target} does not exist "
             "(キットのフォルダで実行するか --target を指定してください / run from the kit's folder or pass --target)"
         )
-    return InProcessRunner(target)
+    if pytestconfig.getoption("--isolate"):
+        limits = Limits(pytestconfig.getoption("--timeout"), pytestconfig.getoption("--memory"))
+        chosen: InProcessRunner | IsolatedRunner = IsolatedRunner(target, limits)
+    else:
+        chosen = InProcessRunner(target)
+    pytestconfig.stash[RUNNER] = chosen
+    yield chosen
+    chosen.close()
 
 
 @pytest.fixture(scope="module")
-def student(request: pytest.FixtureRequest, runner: InProcessRunner) -> Submission:
+def student(request: pytest.FixtureRequest, runner: InProcessRunner | IsolatedRunner) -> Submission | RemoteSubmission:
     """The student's exercise file for this check module, loaded through the runner."""
     return runner.load(registry.for_check_module(request.module.__name__))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_check(request: pytest.FixtureRequest) -> None:
+    """A worker that failed during one check must not cost the next check its wait."""
+    if "student" in request.fixturenames:
+        try:
+            request.getfixturevalue("student").begin_check()
+        except LoadError:
+            pass  # reported by the check itself
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -117,7 +156,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
         result = CaseResult(case, FAILED, message)
         rep.longrepr = f"{info.title}\n{message}\n{info.hint}"
     exercise = registry.for_check_module(item.module.__name__)
-    item.config.stash[COLLECTOR].record(exercise, item.originalname, info, result)
+    collector = item.config.stash[COLLECTOR]
+    collector.record(exercise, item.originalname, info, result)
+    runner = item.config.stash.get(RUNNER, None)
+    violations = runner.violations(exercise) if runner is not None else []
+    if violations:
+        collector.forfeit(exercise, violations)
 
 
 def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -56,6 +56,8 @@ def render(results: Results, console: Console, *, details: bool = True) -> None:
     """Print every check with its points, failures with their smallest example and a hint, then the table."""
     for ex in results.exercises:
         console.print(Text(f"\n{ex.exercise.id}: {ex.exercise.title_ja} / {ex.exercise.title_en}", style="bold"))
+        for line in violation_lines(ex.violations):
+            console.print(Text(line, style="bold red"))
         for check in ex.checks:
             for line in check_lines(check, details=details):
                 console.print(line)
@@ -63,21 +65,30 @@ def render(results: Results, console: Console, *, details: bool = True) -> None:
     console.print(score_table(results))
 
 
+def violation_lines(violations: list[str]) -> list[str]:
+    """Why an exercise scored 0 regardless of its checks (see grader/sandbox.py)."""
+    if not violations:
+        return []
+    head = "  この課題は 0 点です。採点中に禁止された操作がありました / this exercise scores 0: the submission attempted"
+    return [head + " forbidden actions while it was graded:", *(f"    - {v}" for v in violations)]
+
+
 def gradescope(results: Results) -> dict[str, Any]:
     """The Gradescope ``results.json`` layout, plus ``exercises: {id: {score, max_score}}``."""
     tests = []
     for ex in results.exercises:
         for check in ex.checks:
-            output = ""
+            output = "\n".join(violation_lines(ex.violations))
             if check.failures:
-                output = "\n\n".join(f"[{c.case}] {c.message}" if c.case else c.message for c in check.failures)
+                output += "\n\n" if output else ""
+                output += "\n\n".join(f"[{c.case}] {c.message}" if c.case else c.message for c in check.failures)
                 output += "\n\n" + check.info.hint
             tests.append(
                 {
                     "name": f"{ex.exercise.id}: {check.info.title}",
-                    "score": check.score,
+                    "score": 0.0 if ex.violations else check.score,
                     "max_score": check.max_score,
-                    "status": check.status,
+                    "status": "failed" if ex.violations else check.status,
                     "output": output,
                     "tags": [ex.exercise.id, ex.exercise.short, check.name],
                     "visibility": "visible",
@@ -91,7 +102,10 @@ def gradescope(results: Results) -> dict[str, Any]:
         "score": results.score,
         "max_score": results.max_score,
         "tests": tests,
-        "exercises": {ex.exercise.id: {"score": ex.score, "max_score": ex.max_score} for ex in results.exercises},
+        "exercises": {
+            ex.exercise.id: {"score": ex.score, "max_score": ex.max_score, "violations": ex.violations}
+            for ex in results.exercises
+        },
     }
 
 

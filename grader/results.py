@@ -57,9 +57,13 @@ class CheckResult:
 class ExerciseResult:
     exercise: Exercise
     checks: list[CheckResult] = field(default_factory=list)
+    #: Forbidden actions the submission attempted (see grader/sandbox.py); any one scores the exercise 0.
+    violations: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
+        if self.violations:
+            return 0.0
         return round(sum(c.score for c in self.checks), 4)
 
     @property
@@ -103,6 +107,11 @@ class Collector:
 
     def record(self, exercise: Exercise, name: str, info: CheckInfo, case: CaseResult) -> None:
         self.declare(exercise, name, info).cases.append(case)
+
+    def forfeit(self, exercise: Exercise, violations: list[str]) -> None:
+        """The submission attempted something forbidden while ``exercise`` was graded: it scores 0."""
+        result = self._exercises.setdefault(exercise.id, ExerciseResult(exercise))
+        result.violations.extend(v for v in violations if v not in result.violations)
 
     def results(self) -> Results:
         return Results(list(self._exercises.values()))

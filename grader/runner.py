@@ -1,17 +1,25 @@
 """The one seam between the checks and the student's code.
 
 Checks never import a submission: they ask the runner for an exercise and get a
-:class:`Submission`, whose attributes are the names the student's file defines.
-Functions are wrapped so that whatever they raise becomes a :class:`StudentError`
-that carries the call's arguments as the example. This runner executes the code in
-this process (handy for pdb and tracebacks); an isolating runner can offer the
-same interface from a worker process.
+:class:`Submission`. Two kinds of access go through it:
+
+- ``student.name(...)`` calls a function of the student's file with data (tensors,
+  numbers) and returns data. Whatever the function raises becomes a
+  :class:`StudentError` that carries the call's arguments as the example.
+- ``student.run(driver, ...)`` runs a *driver*: the part of a check that builds and
+  uses the student's objects (modules, schedulers, autograd graphs). A driver takes
+  and returns data only, and never uses ``reference``, because it runs wherever the
+  student's code runs: in this process (:class:`InProcessRunner`, handy for pdb and
+  tracebacks) or in an isolated worker process (:mod:`grader.isolation`). Everything
+  it returns is compared in the grading process, by the check.
 """
 
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,16 +28,29 @@ from grader.feedback import CheckFailure
 from grader.loader import LoadError, load_module, student_traceback
 from grader.registry import Exercise
 
+#: Every driver, by "module:qualname": how a worker finds the one a check asked for.
+DRIVERS: dict[str, Callable[..., Any]] = {}
+
+
+def driver(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Register ``fn(student, *data) -> data`` as a driver (see the module docstring)."""
+    DRIVERS[driver_key(fn)] = fn
+    return fn
+
+
+def driver_key(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
 
 class StudentError(CheckFailure):
-    """The student's code raised; ``original`` is what it raised."""
+    """The student's code raised; ``original`` is what it raised (rebuilt as a built-in type when it came from a worker)."""
 
-    def __init__(self, what: str, original: BaseException, path: Path, example: dict[str, Any]) -> None:
+    def __init__(self, what: str, original: BaseException, example: dict[str, Any], detail: str) -> None:
         if isinstance(original, NotImplementedError):
             problem = f"{what} はまだ実装されていません / {what} is not implemented yet"
         else:
             problem = f"{what} が例外を送出しました / {what} raised an exception"
-        super().__init__(problem, example=example, detail=student_traceback(original, path))
+        super().__init__(problem, example=example, detail=detail)
         self.original = original
 
 
@@ -37,13 +58,25 @@ class MissingName(CheckFailure, AttributeError):
     """The exercise file does not define a name the checks need."""
 
 
+def builtin_exception(type_names: list[str], message: str) -> BaseException:
+    """The most specific built-in exception among ``type_names`` (an MRO), holding ``message``."""
+    for name in type_names:
+        kind = getattr(builtins, name, None)
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            try:
+                return kind(message)
+            except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs five arguments
+                continue
+    return Exception(message)
+
+
 class Submission:
-    """The names one exercise file defines, as the checks see them."""
+    """The names one exercise file defines, as the checks (and drivers) see them."""
 
     def __init__(self, exercise: Exercise, module: ModuleType, path: Path) -> None:
         self.exercise = exercise
+        self.path = path
         self._module = module
-        self._path = path
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -57,9 +90,19 @@ class Submission:
             return self._reporting(value)
         return value
 
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run the driver ``fn`` on this submission, here in this process."""
+        return fn(self, *args, **kwargs)
+
+    def error(self, what: str, err: BaseException, example: dict[str, Any]) -> StudentError:
+        """A :class:`StudentError` for ``err``, raised by the student's code while doing ``what``."""
+        return StudentError(what, err, example, student_traceback(err, self.path))
+
+    def begin_check(self) -> None:
+        """Called before each check; nothing to reset when the code runs in this process."""
+
     def _reporting(self, fn: Any) -> Any:
         signature = inspect.signature(fn)
-        path = self._path
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -74,7 +117,7 @@ class Submission:
                     example = dict(signature.bind(*args, **kwargs).arguments)
                 except TypeError:
                     example = {"args": args, **kwargs}
-                raise StudentError(f"{fn.__name__}(...)", err, path, example) from err
+                raise self.error(f"{fn.__name__}(...)", err, example) from err
 
         return call
 
@@ -98,3 +141,10 @@ class InProcessRunner:
         if isinstance(loaded, LoadError):
             raise loaded
         return loaded
+
+    def violations(self, exercise: Exercise) -> list[str]:
+        """Forbidden actions the submission attempted; only an isolated runner can see them."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to stop."""

@@ -14,9 +14,12 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_op_count_constant, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.feedback import fail
+from grader.oracle import reference
 from grader.probes import aten_ops
 from grader.spec import check
-from reference import tensor_ops as ref
+
+ref = reference("tensor_ops")
+
 
 # -- last_token(hidden, lengths) ------------------------------------------------------
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,13 +33,29 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.feedback import CheckFailure, fail
-from grader.runner import StudentError
+from grader.oracle import reference
 from grader.spec import check
-from reference import residual_mlp as ref
-from reference.swish import Swish
+
+
+ref = reference("residual_mlp")
 
 STRUCTURE_CHECK_JA = "チェック「state_dict の構造が参照実装と同じ」"
 STRUCTURE_CHECK_EN = "the check “the state_dict has the reference's structure”"
+
+
+class Swish(nn.Module):
+    """``x * sigmoid(beta * x)`` in plain torch operations: an activation to hand to the student's model.
+
+    Not exercise 2's answer (no custom autograd), and defined here rather than taken from
+    ``reference``, because isolated workers build models with it and must not hold the reference.
+    """
+
+    def __init__(self, beta: float = 1.0, learnable: bool = False) -> None:
+        super().__init__()
+        self.beta = nn.Parameter(torch.tensor(float(beta))) if learnable else beta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.beta * x)
 
 
 class LearnableSwish(Swish):
@@ -323,7 +338,7 @@ def build(student, kwargs: dict[str, Any]) -> nn.Module:
     except CheckFailure:
         raise
     except Exception as err:  # noqa: BLE001 - classes are not wrapped by the runner
-        raise StudentError("ResidualMLP(...)", err, Path(student.__file__), dict(kwargs)) from err
+        raise student.error("ResidualMLP(...)", err, dict(kwargs)) from err
     assert_true(
         isinstance(model, nn.Module),
         "ResidualMLP は nn.Module を継承する必要があります / ResidualMLP must subclass nn.Module",
@@ -339,7 +354,7 @@ def call(student, model: nn.Module, x: torch.Tensor, example: dict[str, Any]) ->
     except CheckFailure:
         raise
     except Exception as err:  # noqa: BLE001
-        raise StudentError("model(x)", err, Path(student.__file__), example) from err
+        raise student.error("model(x)", err, example) from err
 
 
 def assert_deterministic(

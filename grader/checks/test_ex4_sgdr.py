@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from grader import strategies as S
 from grader.compare import assert_matches, assert_raises
 from grader.feedback import CheckFailure, fail
+from grader.oracle import reference
 from grader.probes import time_limit
 from grader.spec import check
-from reference import sgdr as ref
+
+ref = reference("sgdr")
+
 
 # -- sgdr_lr(step, base_lr, ...) ------------------------------------------------------------
 

@@ -24,9 +24,12 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import FULL, HALF, on_devices, on_each_device
 from grader.feedback import fail
+from grader.oracle import reference
 from grader.probes import aten_ops
 from grader.spec import check
-from reference import transformer as ref
+
+ref = reference("transformer")
+
 
 # -- helpers ---------------------------------------------------------------------------------------------
 

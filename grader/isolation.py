@@ -1,0 +1,261 @@
+"""Run the student's code in worker processes, away from the grading process.
+
+The grading process draws examples, computes the reference results, compares and
+scores; it never imports a submission. An :class:`IsolatedRunner` gives the checks
+the same :class:`~grader.runner.Submission` interface as the in-process runner, but
+each call is a round trip to a worker (:mod:`grader.worker`) that holds one exercise
+file. Workers are forked from a fork server that imported torch once (and has not
+initialised CUDA), so a fresh worker costs milliseconds, not an ``import torch``.
+
+A hang, a crash, ``os._exit``, or a worker killed for memory fails the call that
+caused it (and the rest of that check at once, without waiting again); the next
+check gets a fresh worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader import wire
+from grader.feedback import CheckFailure
+from grader.loader import LoadError
+from grader.registry import Exercise
+from grader.runner import StudentError, builtin_exception, driver_key
+from grader.worker import Limits
+
+#: Seconds a new worker may take to start and load the student's file.
+START_TIMEOUT_S = 60.0
+
+_context: multiprocessing.context.ForkServerContext | None = None
+
+
+def context() -> multiprocessing.context.ForkServerContext:
+    """The fork server that workers start from: torch and the check modules preloaded, CUDA untouched."""
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(["grader.worker"])
+    return _context
+
+
+class WorkerFailure(CheckFailure):
+    """The worker did not answer: it hung, crashed or exited."""
+
+
+class Worker:
+    """One worker process running one exercise file; requests are answered one at a time."""
+
+    def __init__(self, target: Path, exercise: Exercise, limits: Limits, use_cuda: bool) -> None:
+        from grader import worker
+
+        ctx = context()
+        self._conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=worker.serve, args=(child, str(target), exercise.id, limits, use_cuda), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.limits = limits
+        self.hello = self._receive(START_TIMEOUT_S, what=f"{exercise.filename} の読み込み / loading {exercise.filename}")
+
+    def request(self, request: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        try:
+            self._conn.send_bytes(wire.encode_request(request))
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            raise self._ended(what) from None
+        try:
+            return self._receive(timeout, what)
+        except BaseException:
+            # interrupted (a check's own time limit, Ctrl-C): its late reply must not answer the next request
+            self.kill()
+            raise
+
+    def _receive(self, timeout: float, what: str) -> dict[str, Any]:
+        try:
+            ready = self._conn.poll(timeout)
+        except (EOFError, OSError):
+            raise self._ended(what) from None
+        if not ready:
+            self.kill()
+            raise WorkerFailure(
+                f"{what} が {timeout:g} 秒以内に終わりませんでした / {what} did not finish within {timeout:g} s "
+                "(無限ループはありませんか? / an infinite loop?)"
+            )
+        try:
+            payload = self._conn.recv_bytes(wire.MAX_REPLY_BYTES)
+        except (EOFError, OSError, ConnectionResetError):
+            raise self._ended(what) from None
+        try:
+            return wire.decode_reply(payload)
+        except wire.NotData as err:
+            raise CheckFailure(
+                "あなたのコードがテンソルやふつうの値ではないもの (テンソルのサブクラスなど) を返しました / "
+                "your code returned something that is not a plain tensor or plain data (a tensor subclass, say)",
+                detail=str(err),
+            ) from None
+
+    def _ended(self, what: str) -> WorkerFailure:
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        self.kill()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            cause = f"signal {name}" + (" (メモリ不足? / out of memory?)" if -code == signal.SIGKILL else "")
+        else:
+            cause = f"exit code {code} (os._exit?)"
+        return WorkerFailure(
+            f"{what} の途中で、あなたのコードを実行していたプロセスが終了しました / "
+            f"the process running your code ended during {what}: {cause}"
+        )
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self._conn.close()
+
+
+class RemoteSubmission:
+    """A submission's exercise file as the checks see it, with its code running in a worker."""
+
+    def __init__(self, runner: IsolatedRunner, exercise: Exercise, path: Path) -> None:
+        self.exercise = exercise
+        self.path = path
+        self._runner = runner
+        self._broken: CheckFailure | None = None  # set when the worker failed during this check
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._request({"call": name, "args": args, "kwargs": kwargs}, f"{name}(...)")
+
+        call.__name__ = name
+        return call
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run the driver ``fn`` in the worker; its result comes back as data."""
+        return self._request({"driver": driver_key(fn), "args": args, "kwargs": kwargs}, fn.__name__)
+
+    def error(self, what: str, err: BaseException, example: dict[str, Any]) -> StudentError:
+        return StudentError(what, err, example, f"  {type(err).__name__}: {err}")
+
+    def begin_check(self) -> None:
+        self._broken = None
+
+    def _request(self, request: dict[str, Any], what: str) -> Any:
+        if self._broken is not None:
+            raise WorkerFailure(
+                f"この確認の前の例で、あなたのコードを実行するプロセスが止まりました / the process running your code "
+                f"failed on an earlier example of this check:\n{self._broken}"
+            )
+        try:
+            reply = self._runner.request(self.exercise, request, what)
+        except WorkerFailure as err:
+            self._broken = err
+            raise
+        return _unpack(reply, what)
+
+
+def _unpack(reply: dict[str, Any], what: str) -> Any:
+    if "ok" in reply:
+        return reply["ok"]
+    raised = reply.get("raised")
+    original = builtin_exception(list(raised["types"]), str(raised["message"])) if raised else None
+    if "failure" in reply:
+        failure = reply["failure"]
+        fields = dict(
+            example=failure.get("example") or {},
+            expected=failure.get("expected"),
+            actual=failure.get("actual"),
+        )
+        if original is not None:
+            err: CheckFailure = StudentError("", original, fields["example"], str(failure.get("detail", "")))
+            err.problem = str(failure.get("problem", ""))
+            err.args = (err.problem,)
+            return _raise(err)
+        return _raise(CheckFailure(str(failure.get("problem", "")), detail=str(failure.get("detail", "")), **fields))
+    if original is not None:
+        problem = (
+            f"{what} でまだ実装されていない部分に当たりました / {what} reached code that is not implemented yet"
+            if isinstance(original, NotImplementedError)
+            else f"あなたのコードが例外を送出しました / your code raised {type(original).__name__}: {original}"
+        )
+        err = StudentError("", original, {}, str(reply.get("where", "")))
+        err.problem, err.args = problem, (problem,)
+        return _raise(err)
+    raise CheckFailure(f"ワーカーの返事が読めません / the worker's reply is malformed: keys {sorted(reply)}")
+
+
+def _raise(err: CheckFailure) -> Any:
+    raise err
+
+
+class IsolatedRunner:
+    """Loads each exercise of ``target`` in its own worker process."""
+
+    def __init__(self, target: Path, limits: Limits | None = None) -> None:
+        self.target = Path(target).resolve()
+        self.limits = limits or Limits()
+        self._workers: dict[str, Worker] = {}
+        self._loaded: dict[str, RemoteSubmission | LoadError] = {}
+        self._violations: dict[str, list[str]] = {}
+        self._use_cuda = torch.cuda.is_available()
+
+    def load(self, exercise: Exercise) -> RemoteSubmission:
+        if exercise.id not in self._loaded:
+            from grader.loader import find_source
+
+            try:
+                path = find_source(self.target, exercise)
+                hello = self._worker(exercise).hello
+                if "load_error" in hello:
+                    raise LoadError(str(hello["load_error"]))
+                self._loaded[exercise.id] = RemoteSubmission(self, exercise, path)
+            except (LoadError, CheckFailure) as err:
+                self._loaded[exercise.id] = err if isinstance(err, LoadError) else LoadError(str(err))
+        loaded = self._loaded[exercise.id]
+        if isinstance(loaded, LoadError):
+            raise loaded
+        return loaded
+
+    def request(self, exercise: Exercise, request: dict[str, Any], what: str) -> dict[str, Any]:
+        reply = self._worker(exercise).request(request, self.limits.call_timeout_s, what)
+        self._note(exercise, reply)
+        return reply
+
+    def violations(self, exercise: Exercise) -> list[str]:
+        """Forbidden actions the exercise's code attempted (each costs the exercise its points)."""
+        return list(self._violations.get(exercise.id, []))
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.kill()
+        self._workers.clear()
+
+    def _worker(self, exercise: Exercise) -> Worker:
+        worker = self._workers.get(exercise.id)
+        if worker is None or not worker.alive():
+            if worker is not None:
+                worker.kill()
+            worker = Worker(self.target, exercise, self.limits, self._use_cuda)
+            self._workers[exercise.id] = worker
+            self._note(exercise, worker.hello)
+        return worker
+
+    def _note(self, exercise: Exercise, reply: dict[str, Any]) -> None:
+        seen = self._violations.setdefault(exercise.id, [])
+        for line in reply.get("violations", []):
+            if str(line) not in seen:
+                seen.append(str(line))
+

@@ -1,0 +1,89 @@
+"""What travels between the grading process and an isolated worker, and how.
+
+Requests (grading -> worker) are trusted and pickled. Replies (worker -> grading) are
+not: the student's code wrote them. They are written with ``torch.save`` and read
+with ``torch.load(..., weights_only=True)``, which rebuilds tensors and plain
+containers only, never arbitrary objects. So a reply can carry wrong values, but
+never an object whose ``__eq__`` claims a match, a tensor subclass, or code.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+import torch
+
+from grader.feedback import describe
+
+#: Replies larger than this are refused (a submission must not exhaust the grader's memory).
+MAX_REPLY_BYTES = 256 * 2**20
+
+#: Values a reply may hold (containers of these included).
+PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+
+
+class NotData(Exception):
+    """A reply held something other than tensors and plain data."""
+
+
+def encode_request(request: dict[str, Any]) -> bytes:
+    return pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_request(payload: bytes) -> dict[str, Any]:
+    return pickle.loads(payload)  # noqa: S301 - requests come from the grading process, which is trusted
+
+
+def encode_reply(reply: dict[str, Any]) -> bytes:
+    """``reply`` as bytes; :class:`NotData` if it holds anything but tensors and plain data."""
+    _check_plain(reply, "reply")
+    buffer = io.BytesIO()
+    torch.save(reply, buffer)
+    return buffer.getvalue()
+
+
+def decode_reply(payload: bytes) -> dict[str, Any]:
+    """The reply in ``payload``, rebuilt by ``torch.load(weights_only=True)``; :class:`NotData` if it is anything else."""
+    try:
+        reply = torch.load(io.BytesIO(payload), weights_only=True, map_location=None)
+    except Exception as err:  # noqa: BLE001 - the unpickler refuses anything but plain data
+        raise NotData(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    if not isinstance(reply, dict):
+        raise NotData(f"a reply must be a dict, got {type(reply).__name__}")
+    _check_plain(reply, "reply")
+    return reply
+
+
+def plain(value: Any) -> Any:
+    """``value`` with anything that is not data replaced by its description (for failure messages)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach() if type(value) in (torch.Tensor, torch.nn.Parameter) else describe(value)
+    if isinstance(value, PLAIN):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return describe(value)
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if isinstance(value, torch.Tensor):
+        if type(value) not in (torch.Tensor, torch.nn.Parameter):
+            raise NotData(f"{where} is a tensor subclass ({type(value).__name__}), not a plain tensor")
+        return
+    if isinstance(value, PLAIN) and type(value) in PLAIN:
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) not in (str, int):
+                raise NotData(f"{where} has a key of type {type(key).__name__}")
+            _check_plain(item, f"{where}[{key!r}]")
+        return
+    raise NotData(f"{where} is a {type(value).__name__}, not a tensor or plain data")

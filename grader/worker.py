@@ -1,0 +1,156 @@
+"""An isolated worker: runs one exercise file of one submission, and answers requests.
+
+Started by :mod:`grader.isolation` from a fork server that already imported torch and
+the check modules (for their drivers), so a worker starts in milliseconds. Before the
+student's file runs, the worker limits its memory, silences its output, moves to a
+scratch folder and installs :mod:`grader.sandbox`. Then it loads the file and serves
+requests: "call the student's function ``name``" or "run this driver". Each reply is
+plain data (see :mod:`grader.wire`), or a failure to report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import resource
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader import registry, sandbox, wire
+from grader.feedback import CheckFailure
+from grader.loader import LoadError, load_module, student_traceback
+from grader.runner import DRIVERS, StudentError, Submission
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use: seconds per request, and memory on top of what torch itself takes."""
+
+    call_timeout_s: float = 20.0
+    memory_mb: int = 2048
+
+
+def preload() -> None:
+    """Import everything a worker needs before it is forked: torch, and every check module's drivers."""
+    for exercise in registry.EXERCISES:
+        importlib.import_module(exercise.check_module)
+    leaked = sorted(m for m in sys.modules if m.split(".", 1)[0] in sandbox.FORBIDDEN_PACKAGES)
+    if leaked:  # a check module read ``ref`` at import time: that would hand the answers to the worker
+        raise RuntimeError(f"a worker must not hold the reference, but these modules are imported: {leaked}")
+
+
+def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_cuda: bool) -> None:
+    """The worker's whole life: guard, load, then answer requests until the grading process hangs up."""
+    preload()
+    _silence_output()
+    torch.set_num_threads(1)
+    if use_cuda and torch.cuda.is_available():
+        torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
+    else:
+        _limit_memory(limits.memory_mb)
+    scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+    os.environ["TMPDIR"] = str(scratch)
+    tempfile.tempdir = str(scratch)
+    os.chdir(scratch)
+    sandbox.install(KIT_ROOT, Path(target), scratch)
+
+    exercise = registry.find(exercise_id)
+    try:
+        module = load_module(Path(target), exercise)
+        student: Submission | None = Submission(exercise, module, Path(module.__file__))
+        hello: dict[str, Any] = {"ready": True}
+    except LoadError as err:
+        student, hello = None, {"load_error": str(err)}
+    _reply(conn, hello)
+    while student is not None:
+        try:
+            request = wire.decode_request(conn.recv_bytes())
+        except EOFError:
+            return
+        _reply(conn, _handle(student, request))
+
+
+def _handle(student: Submission, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        if "call" in request:
+            value = getattr(student, request["call"])(*request["args"], **request["kwargs"])
+        else:
+            value = DRIVERS[request["driver"]](student, *request["args"], **request["kwargs"])
+        return {"ok": value}
+    except StudentError as err:
+        return {"failure": _failure(err), "raised": _raised(err.original)}
+    except CheckFailure as err:
+        return {"failure": _failure(err)}
+    except BaseException as err:  # noqa: BLE001 - whatever the student's code raised (SystemExit too) is a failure
+        return {"raised": _raised(err), "where": student_traceback(err, student.path)}
+
+
+def _failure(err: CheckFailure) -> dict[str, Any]:
+    return {
+        "problem": str(err.problem),
+        "example": wire.plain(err.example),
+        "expected": wire.plain(err.expected),
+        "actual": wire.plain(err.actual),
+        "detail": str(err.detail),
+    }
+
+
+def _raised(err: BaseException) -> dict[str, Any]:
+    return {"types": [t.__name__ for t in type(err).__mro__], "message": _safe_str(err)}
+
+
+def _safe_str(err: BaseException) -> str:
+    try:
+        return str(err)[:2000]
+    except Exception:  # noqa: BLE001 - a student's __str__ may raise
+        return type(err).__name__
+
+
+def _reply(conn: Connection, reply: dict[str, Any]) -> None:
+    reply["violations"] = list(sandbox.VIOLATIONS)
+    try:
+        payload = wire.encode_reply(reply)
+    except wire.NotData as err:
+        reply = {
+            "failure": {
+                "problem": "あなたのコードがテンソルやふつうの値ではないものを返しました / "
+                "your code returned something that is not a tensor or plain data",
+                "example": {},
+                "expected": None,
+                "actual": None,
+                "detail": str(err),
+            },
+            "violations": list(sandbox.VIOLATIONS),
+        }
+        payload = wire.encode_reply(reply)
+    except Exception:  # noqa: BLE001 - e.g. a tensor whose storage cannot be serialised
+        reply = {"failure": {"problem": "返り値を送れません / the result cannot be sent back", "example": {},
+                             "expected": None, "actual": None, "detail": traceback.format_exc(limit=1)},
+                 "violations": list(sandbox.VIOLATIONS)}  # fmt: skip
+        payload = wire.encode_reply(reply)
+    conn.send_bytes(payload)
+
+
+def _silence_output() -> None:
+    """The submission's prints go nowhere: fake "PASSED" lines must not reach a log or a terminal."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Address space: what the worker has mapped now (torch included) plus ``memory_mb``."""
+    with open("/proc/self/statm") as statm:
+        mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    limit = mapped + memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
