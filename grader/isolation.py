@@ -14,9 +14,12 @@ check gets a fresh worker.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,22 @@ def context() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start a worker without re-importing this program's ``__main__`` in it.
+
+    multiprocessing imports the parent's main module in every child it starts. For a
+    worker that would be whatever program runs the grader (a test runner, a Dask
+    worker, a script), none of which the student's code should share a process with.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class WorkerFailure(CheckFailure):
     """The worker did not answer: it hung, crashed or exited."""
 
@@ -59,7 +78,8 @@ class Worker:
         self.process = ctx.Process(
             target=worker.serve, args=(child, str(target), exercise.id, limits, use_cuda), daemon=True
         )
-        self.process.start()
+        with _bare_main():
+            self.process.start()
         child.close()
         self.limits = limits
         self.hello = self._receive(START_TIMEOUT_S, what=f"{exercise.filename} の読み込み / loading {exercise.filename}")

@@ -7,7 +7,8 @@
   by file path), and reading files under those folders;
 - starting processes (fork, exec, spawn, subprocess, os.system);
 - network sockets, and sending signals (to the grader, say);
-- writing, renaming or deleting files anywhere but the worker's own scratch folder;
+- writing, renaming or deleting files anywhere but the worker's own scratch folder (which
+  is also where torch keeps its caches while grading);
 - loading native code through ctypes, and reading other processes' memory.
 
 Every refusal is also written down in :data:`VIOLATIONS`, because the submission may
@@ -91,7 +92,9 @@ def install(kit_root: Path, allowed: Path, scratch: Path) -> None:
         elif event in _SIGNAL_EVENTS:
             refuse("シグナルを送ろうとしました", f"the submission tried to send a signal ({event})")
         elif event in _FILE_EVENTS:
-            refuse("ファイルを変更しようとしました", f"the submission tried to change files ({event})")
+            paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+            if not paths or not all(inside(Path(os.path.realpath(os.fsdecode(p))), scratch) for p in paths):
+                refuse("ファイルを変更しようとしました", f"the submission tried to change files ({event} {paths[0] if paths else ''})")
         elif event in _NATIVE_EVENTS:
             refuse("ctypes でネイティブコードを使おうとしました", f"the submission tried to use native code through ctypes ({event})")
 

@@ -41,6 +41,7 @@ class Limits:
 
 def preload() -> None:
     """Import everything a worker needs before it is forked: torch, and every check module's drivers."""
+    importlib.import_module("grader.drivers")
     for exercise in registry.EXERCISES:
         importlib.import_module(exercise.check_module)
     leaked = sorted(m for m in sys.modules if m.split(".", 1)[0] in sandbox.FORBIDDEN_PACKAGES)
@@ -57,8 +58,9 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
         torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
     else:
         _limit_memory(limits.memory_mb)
+    sys.dont_write_bytecode = True  # torch's lazy imports must not write __pycache__ under the guard
     scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-    os.environ["TMPDIR"] = str(scratch)
+    os.environ["TMPDIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch)
     tempfile.tempdir = str(scratch)
     os.chdir(scratch)
     sandbox.install(KIT_ROOT, Path(target), scratch)

@@ -73,8 +73,13 @@ def student_source(source: Path) -> str:
     return text
 
 
-def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", timeout: float = 900) -> dict[Path, Graded]:
-    """Grade each exercise file in ``sources`` (named ``tests/<kind>/<exercise_id>/<name>.py``) in one process."""
+def grade_files(
+    workdir: Path, sources: list[Path], profile: str = "grading", timeout: float = 900, isolate: bool = False
+) -> dict[Path, Graded]:
+    """Grade each exercise file in ``sources`` (named ``tests/<kind>/<exercise_id>/<name>.py``) in one process.
+
+    ``isolate`` grades as ``batch`` does, with the student's code in worker processes.
+    """
     jobs = []
     for i, source in enumerate(sources):
         exercise_id = source.parent.name
@@ -83,7 +88,7 @@ def grade_files(workdir: Path, sources: list[Path], profile: str = "grading", ti
         (target / f"{exercise_id}.py").write_text(student_source(source), encoding="utf-8")
         jobs.append({"exercise": exercise_id, "target": str(target), "json": str(target / "results.json")})
     spec = workdir / "jobs.json"
-    spec.write_text(json.dumps({"profile": profile, "jobs": jobs}), encoding="utf-8")
+    spec.write_text(json.dumps({"profile": profile, "isolate": isolate, "jobs": jobs}), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "tests.grading", str(spec)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
@@ -142,13 +147,39 @@ def _main(spec_path: str) -> None:
     from grader.cli import grade as grade_in_process
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    extra = ["--isolate"] if spec.get("isolate") else []
     for job in spec["jobs"]:
-        results = grade_in_process([registry.find(job["exercise"])], Path(job["target"]), spec["profile"])
+        results = grade_in_process([registry.find(job["exercise"])], Path(job["target"]), spec["profile"], extra)
         report.write_json(results, Path(job["json"]))
 
 
+def _verify(exercise: str, isolate: bool) -> int:
+    """Grade every mutant and variant of one exercise and print each whose outcome is not the expected one."""
+    import tempfile
+
+    from grader import registry
+
+    exercise_id = registry.find(exercise).id
+    sources = [s for s in files(MUTANTS) + files(VARIANTS) if s.parent.name == exercise_id]
+    with tempfile.TemporaryDirectory() as tmp:
+        graded = grade_files(Path(tmp), sources, isolate=isolate)
+    wrong = 0
+    for source, result in graded.items():
+        expected = expected_failures(source) if source.is_relative_to(MUTANTS) else set()
+        if result.failed != expected:
+            wrong += 1
+            print(f"MISMATCH {source.relative_to(ROOT)}: failed {sorted(result.failed)}, expected {sorted(expected)}")
+            for check in sorted(result.failed ^ expected):
+                if check in result.failed:
+                    print("  " + result.output(check).replace("\n", "\n  ")[:3000])
+    print(f"{len(sources) - wrong} of {len(sources)} files as expected ({'isolated' if isolate else 'in-process'})")
+    return 1 if wrong else 0
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "write":
+    if sys.argv[1] == "verify":  # python -m tests.grading verify ex2 [--isolate]
+        sys.exit(_verify(sys.argv[2], "--isolate" in sys.argv[3:]))
+    elif sys.argv[1] == "write":
         source, folder = Path(sys.argv[2]), Path(sys.argv[3])
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{source.parent.name}.py").write_text(student_source(source), encoding="utf-8")

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from grader import strategies as S
 from grader.compare import assert_matches, assert_op_count_constant, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
+from grader.drivers import op_counts, vjp
 from grader.feedback import fail
 from grader.oracle import reference
-from grader.probes import aten_ops
 from grader.spec import check
 
 ref = reference("tensor_ops")
@@ -51,10 +51,11 @@ def test_last_token_values(student, device, dtype, data):
 @given(data=st.data())
 def test_last_token_gradient(student, device, dtype, data):
     hidden, lengths = data.draw(S.hidden_and_lengths(device, dtype))
-    hidden.requires_grad_(True)
+    upstream = torch.randn(hidden.shape[::2], dtype=dtype, device=device)
     assert_gradient_routed(
-        student.last_token(hidden, lengths),
+        student.run(vjp, "last_token", (hidden, lengths), wrt=(0,), upstream=upstream),
         hidden,
+        upstream,
         what="last_token(hidden, lengths)",
         example=dict(hidden=hidden, lengths=lengths),
     )
@@ -98,7 +99,7 @@ def test_last_token_vectorized(student, device):
     def count(B: int, T: int) -> int:
         hidden = torch.randn(B, T, 4, device=device)
         lengths = torch.randint(1, T + 1, (B,), device=device)
-        return len(aten_ops(lambda: student.last_token(hidden, lengths))[1])
+        return counted(student, "last_token", hidden, lengths, expected=ref.last_token(hidden, lengths))
 
     assert_op_count_constant(count, what="last_token")
 
@@ -133,10 +134,11 @@ def test_last_token_masked_values(student, device, dtype, data):
 @given(data=st.data())
 def test_last_token_masked_gradient(student, device, dtype, data):
     hidden, mask = data.draw(S.hidden_and_mask(device, dtype))
-    hidden.requires_grad_(True)
+    upstream = torch.randn(hidden.shape[::2], dtype=dtype, device=device)
     assert_gradient_routed(
-        student.last_token_masked(hidden, mask),
+        student.run(vjp, "last_token_masked", (hidden, mask), wrt=(0,), upstream=upstream),
         hidden,
+        upstream,
         what="last_token_masked(hidden, mask)",
         example=dict(hidden=hidden, mask=mask),
     )
@@ -184,7 +186,7 @@ def test_last_token_masked_vectorized(student, device):
         hidden = torch.randn(B, T, 4, device=device)
         mask = torch.rand(B, T, device=device) < 0.5
         mask[:, 0] = True  # every row has a real token
-        return len(aten_ops(lambda: student.last_token_masked(hidden, mask))[1])
+        return counted(student, "last_token_masked", hidden, mask, expected=ref.last_token_masked(hidden, mask))
 
     assert_op_count_constant(count, what="last_token_masked")
 
@@ -192,25 +194,39 @@ def test_last_token_masked_vectorized(student, device):
 # -- shared assertions ---------------------------------------------------------------------
 
 
-def assert_gradient_routed(out: torch.Tensor, hidden: torch.Tensor, *, what: str, example: dict) -> None:
+def counted(student, name: str, hidden: torch.Tensor, index: torch.Tensor, *, expected: torch.Tensor) -> int:
+    """How many aten operators ``student.<name>(hidden, index)`` dispatched, provided its result is right.
+
+    The count is taken where the student's code runs, so it is only believed together
+    with a correct value, compared here.
+    """
+    [(out, ops)] = student.run(op_counts, name, [(hidden, index)])
+    assert_matches(out, expected, what=f"{name}(...)", example=dict(hidden=hidden, index=index), exact=True)
+    return ops
+
+
+def assert_gradient_routed(
+    result: dict, hidden: torch.Tensor, upstream: torch.Tensor, *, what: str, example: dict
+) -> None:
     """d(out)/d(hidden) is the identity from each output row to the one hidden row it equals.
 
-    The positions are the ones the student's own output came from, so a wrong choice of
-    position costs the values check, not this one.
+    ``result`` is what :func:`grader.drivers.vjp` gave back for ``upstream``. The positions
+    are the ones the student's own output came from, so a wrong choice of position costs
+    the values check, not this one.
     """
+    out = result["out"]
     assert_true(
-        isinstance(out, torch.Tensor) and out.shape == hidden.shape[::2] and out.requires_grad,
+        isinstance(out, torch.Tensor) and out.shape == hidden.shape[::2] and result["connected"],
         f"{what} の結果が hidden とつながっていません / the result of {what} is not connected to hidden "
         "(requires_grad=False, or the wrong shape)",
         example=example,
     )
-    upstream = torch.randn_like(out.detach())
-    (grad,) = torch.autograd.grad(out, hidden, upstream, allow_unused=True)
+    (grad,) = result["grads"]
     if grad is None:
         raise fail(f"{what} から hidden へ勾配が流れません / no gradient flows from {what} to hidden", example=example)
-    expected = torch.zeros_like(hidden.detach())
+    expected = torch.zeros_like(hidden)
     for b in range(hidden.shape[0]):
-        same = (hidden.detach()[b] == out.detach()[b]).all(dim=-1).nonzero().flatten().tolist()
+        same = (hidden[b] == out[b]).all(dim=-1).nonzero().flatten().tolist()
         if not same:
             raise fail(f"{what} の行 {b} が hidden のどの位置とも一致しません / row {b} of {what} is none of hidden's rows", example=example)
         # if hidden repeats a row, the gradient may go to any one copy of it
