@@ -1,0 +1,154 @@
+"""Derivatives judged in the grading process: gradcheck through round trips to the student's code.
+
+``remote_function(student, fn, *static)`` is a differentiable function *here* whose
+value and derivatives come from the student's code *there* (a worker, or this process
+in in-process mode): its forward is a round trip that evaluates the driver
+``fn(student, *static, *inputs)``, its backward a round trip that asks the student's
+autograd for the vector-Jacobian product, and its double backward a third. Handing it
+to ``torch.autograd.gradcheck`` (or ``gradgradcheck``) therefore compares numerical
+Jacobians built from forward round trips against the student's backward, with every
+comparison made here, where the student's code cannot reach ``gradcheck``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from grader.feedback import fail
+from grader.runner import DRIVERS, driver, driver_key
+
+
+@dataclass(frozen=True)
+class _Call:
+    student: Any
+    key: str
+    static: tuple[Any, ...]
+
+
+def remote_function(student: Any, fn: Callable[..., torch.Tensor], *static: Any) -> Callable[..., torch.Tensor]:
+    """``f(*inputs) = fn(student, *static, *inputs)``, differentiable here through round trips (see the module docstring).
+
+    ``fn`` must be a registered driver that returns one tensor.
+    """
+    call = _Call(student, driver_key(fn), static)
+
+    def f(*inputs: torch.Tensor) -> torch.Tensor:
+        return _Forward.apply(call, *inputs)
+
+    return f
+
+
+class _Forward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, call: _Call, *inputs: torch.Tensor) -> torch.Tensor:  # noqa: ANN401
+        ctx.call = call
+        ctx.save_for_backward(*inputs)
+        return call.student.run(evaluate, call.key, call.static, [x.detach() for x in inputs])
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:  # noqa: ANN401
+        return (None, *_Backward.apply(ctx.call, grad_out, *ctx.saved_tensors))
+
+
+class _Backward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, call: _Call, grad_out: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
+        ctx.call = call
+        ctx.save_for_backward(grad_out, *inputs)
+        grads = call.student.run(evaluate_vjp, call.key, call.static, [x.detach() for x in inputs], grad_out.detach())
+        return tuple(torch.zeros_like(x) if g is None else g for g, x in zip(grads, inputs))
+
+    @staticmethod
+    def backward(ctx: Any, *grad_grads: torch.Tensor) -> tuple[Any, ...]:  # noqa: ANN401
+        grad_out, *inputs = ctx.saved_tensors
+        call: _Call = ctx.call
+        *input_grads, grad_out_grad = call.student.run(
+            evaluate_vjp_vjp, call.key, call.static, [x.detach() for x in inputs], grad_out.detach(),
+            [g.detach() for g in grad_grads],
+        )  # fmt: skip
+        return (None, grad_out_grad, *input_grads)
+
+
+# -- drivers: these run where the student's code runs -------------------------------------------
+
+
+def _output(student: Any, key: str, static: Sequence[Any], inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    out = DRIVERS[key](student, *static, *inputs)
+    if not isinstance(out, torch.Tensor):
+        raise fail(
+            f"テンソルではなく {type(out).__name__} が返されました / a tensor was expected, got {type(out).__name__}"
+        )
+    return out
+
+
+def _leaves(inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    return [x.detach().requires_grad_(x.is_floating_point()) for x in inputs]
+
+
+@driver
+def evaluate(student: Any, key: str, static: Sequence[Any], inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The value of the function at ``inputs``."""
+    return _output(student, key, static, inputs).detach()
+
+
+@driver
+def evaluate_vjp(
+    student: Any, key: str, static: Sequence[Any], inputs: Sequence[torch.Tensor], grad_out: torch.Tensor
+) -> list[torch.Tensor | None]:
+    """d f / d inputs · grad_out, by the student's own backward."""
+    with torch.enable_grad():  # in-process, this runs inside an autograd Function's forward
+        return _vjp(student, key, static, inputs, grad_out)
+
+
+def _vjp(
+    student: Any, key: str, static: Sequence[Any], inputs: Sequence[torch.Tensor], grad_out: torch.Tensor
+) -> list[torch.Tensor | None]:
+    leaves = _leaves(inputs)
+    out = _output(student, key, static, leaves)
+    if not out.requires_grad:
+        return [None for _ in leaves]
+    wanted = [x for x in leaves if x.requires_grad]
+    grads = iter(torch.autograd.grad(out, wanted, grad_out, allow_unused=True))
+    return [next(grads) if x.requires_grad else None for x in leaves]
+
+
+@driver
+def evaluate_vjp_vjp(
+    student: Any,
+    key: str,
+    static: Sequence[Any],
+    inputs: Sequence[torch.Tensor],
+    grad_out: torch.Tensor,
+    grad_grads: Sequence[torch.Tensor],
+) -> list[torch.Tensor | None]:
+    """The derivative of ``<vjp(inputs, grad_out), grad_grads>`` with respect to the inputs and ``grad_out``."""
+    with torch.enable_grad():
+        return _vjp_vjp(student, key, static, inputs, grad_out, grad_grads)
+
+
+def _vjp_vjp(
+    student: Any,
+    key: str,
+    static: Sequence[Any],
+    inputs: Sequence[torch.Tensor],
+    grad_out: torch.Tensor,
+    grad_grads: Sequence[torch.Tensor],
+) -> list[torch.Tensor | None]:
+    leaves = _leaves(inputs)
+    grad_out = grad_out.detach().requires_grad_(True)
+    out = _output(student, key, static, leaves)
+    if not out.requires_grad:
+        return [None for _ in leaves] + [None]
+    wanted = [x for x in leaves if x.requires_grad]
+    grads = iter(torch.autograd.grad(out, wanted, grad_out, create_graph=True, allow_unused=True))
+    per_leaf = [next(grads) if x.requires_grad else None for x in leaves]
+    terms = [(g * u).sum() for g, u in zip(per_leaf, grad_grads) if g is not None and g.requires_grad]
+    if not terms:
+        return [None for _ in leaves] + [None]
+    second = iter(torch.autograd.grad(sum(terms), [*wanted, grad_out], allow_unused=True))
+    by_leaf = [next(second) if x.requires_grad else None for x in leaves]
+    return [*by_leaf, next(second)]
