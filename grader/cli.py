@@ -15,6 +15,7 @@ from rich.console import Console
 from grader import profiles, registry, report
 from grader.plugin import COLLECTOR
 from grader.results import Results
+from grader.worker import Limits
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
@@ -61,12 +62,27 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json here")
     check.add_argument("--profile", choices=profiles.PROFILES, default=profiles.STUDENT)
     check.add_argument("--plots", type=Path, metavar="DIR", help="write pictures of ex2 and ex4 here")
+    check.add_argument(
+        "--isolate", action="store_true", help="run the code in worker processes, as batch grading does"
+    )
+
+    batch = sub.add_parser("batch", help="クラス全員を採点する / grade a whole class")
+    batch.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student")
+    batch.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="grades.csv and per-student results")
+    batch.add_argument("--workers", type=int, help="processes grading at once (default: every core)")
+    batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
+    batch.add_argument("--timeout", type=float, default=Limits.call_timeout_s, help="seconds per call of student code")
+    batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
+    batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
+    batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    if args.command == "batch":
+        return _batch(args, console)
     try:
         exercises = [registry.find(name) for name in args.exercises] or list(registry.EXERCISES)
     except ValueError as err:
@@ -78,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        results = grade(exercises, args.target, args.profile)
+        results = grade(exercises, args.target, args.profile, ["--isolate"] if args.isolate else [])
     except RuntimeError as err:
         console.print(f"[red]{err}[/red]")
         return 3
@@ -91,6 +107,57 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for path in plots.write_all(exercises, args.target, args.plots):
             console.print(f"plot: {path}")
+    return 0
+
+
+def _batch(args: argparse.Namespace, console: Console) -> int:
+    """``python -m grader batch``: see grader/batch.py."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from grader import batch
+
+    if args.workers is not None and args.workers < 1:
+        console.print("[red]--workers は 1 以上 / --workers must be at least 1[/red]")
+        return 2
+    if args.timeout <= 0 or args.memory <= 0:
+        console.print("[red]--timeout と --memory は正の数 / --timeout and --memory must be positive[/red]")
+        return 2
+    try:
+        exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
+        settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
+        batch.students(args.submissions, args.out)
+    except (ValueError, batch.BatchError) as err:
+        console.print(f"[red]{err}[/red]")
+        return 2
+    if args.dask_scheduler:
+        from distributed import Client
+
+        client = Client(args.dask_scheduler)
+        executor = client.get_executor()
+    else:
+        client, executor = None, batch.local_executor(args.workers)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
+    err_console = Console(stderr=True)
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task("採点中 / grading", total=None)
+
+        def progress(done: int, total: int, student: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"採点中 / grading {student}".rstrip())
+
+        try:
+            csv_path = batch.run(args.submissions, args.out, settings, executor, progress)
+        except KeyboardInterrupt:
+            console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
+            return 130
+        finally:
+            try:
+                executor.shutdown(wait=False, cancel_futures=True)
+            except TypeError:  # a Dask ClientExecutor knows no cancel_futures
+                executor.shutdown(wait=False)
+            if client is not None:
+                client.close()
+    console.print(f"grades: {csv_path}")
     return 0
 
 

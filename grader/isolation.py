@@ -49,7 +49,7 @@ def context() -> multiprocessing.context.ForkServerContext:
 
 @contextlib.contextmanager
 def _bare_main() -> Iterator[None]:
-    """Start a worker without re-importing this program's ``__main__`` in it.
+    """Start a worker without re-importing this program's ``__main__`` in it, even from a daemon.
 
     multiprocessing imports the parent's main module in every child it starts. For a
     worker that would be whatever program runs the grader (a test runner, a Dask
@@ -57,10 +57,16 @@ def _bare_main() -> Iterator[None]:
     """
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
+    # A Dask worker is a daemonic process, and multiprocessing refuses children to those
+    # (they could outlive it). Ours cannot: each dies with its fork server (see worker.serve).
+    config = multiprocessing.current_process()._config  # noqa: SLF001
+    daemon = config.pop("daemon", None)
     try:
         yield
     finally:
         sys.modules["__main__"] = main
+        if daemon is not None:
+            config["daemon"] = daemon
 
 
 class WorkerFailure(CheckFailure):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import resource
+import signal
 import sys
 import tempfile
 import traceback
@@ -52,6 +53,7 @@ def preload() -> None:
 def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_cuda: bool) -> None:
     """The worker's whole life: guard, load, then answer requests until the grading process hangs up."""
     preload()
+    _die_with_parent()
     _silence_output()
     torch.set_num_threads(1)
     if use_cuda and torch.cuda.is_available():
@@ -140,6 +142,16 @@ def _reply(conn: Connection, reply: dict[str, Any]) -> None:
                  "violations": list(sandbox.VIOLATIONS)}  # fmt: skip
         payload = wire.encode_reply(reply)
     conn.send_bytes(payload)
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed when the fork server goes (it goes with the grading process), even while looping."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: a hung worker is still killed by its call's time limit
 
 
 def _silence_output() -> None:

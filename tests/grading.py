@@ -74,11 +74,17 @@ def student_source(source: Path) -> str:
 
 
 def grade_files(
-    workdir: Path, sources: list[Path], profile: str = "grading", timeout: float = 900, isolate: bool = False
+    workdir: Path,
+    sources: list[Path],
+    profile: str = "grading",
+    timeout: float = 900,
+    isolate: bool = False,
+    timeout_s: float | None = None,
 ) -> dict[Path, Graded]:
     """Grade each exercise file in ``sources`` (named ``tests/<kind>/<exercise_id>/<name>.py``) in one process.
 
-    ``isolate`` grades as ``batch`` does, with the student's code in worker processes.
+    ``isolate`` grades as ``batch`` does, with the student's code in worker processes;
+    ``timeout_s`` is then the time limit of one call.
     """
     jobs = []
     for i, source in enumerate(sources):
@@ -88,7 +94,7 @@ def grade_files(
         (target / f"{exercise_id}.py").write_text(student_source(source), encoding="utf-8")
         jobs.append({"exercise": exercise_id, "target": str(target), "json": str(target / "results.json")})
     spec = workdir / "jobs.json"
-    spec.write_text(json.dumps({"profile": profile, "isolate": isolate, "jobs": jobs}), encoding="utf-8")
+    spec.write_text(json.dumps({"profile": profile, "isolate": isolate, "timeout_s": timeout_s, "jobs": jobs}), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "tests.grading", str(spec)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
@@ -116,7 +122,11 @@ def expected_failures(source: Path, *, cuda: bool | None = None) -> set[str]:
 
 def _constants(source: Path, prefix: str) -> dict[str, object]:
     """Module-level constants whose names start with ``prefix``, read without importing the file."""
-    tree = ast.parse(source.read_text(encoding="utf-8"))
+    text = source.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:  # a deliberately broken file: read its one-line constants alone
+        tree = ast.parse("\n".join(line for line in text.splitlines() if line.startswith(prefix)))
     return {
         target.id: ast.literal_eval(node.value)
         for node in tree.body
@@ -131,6 +141,27 @@ def check_names(exercise_id: str) -> set[str]:
     path = ROOT / "grader" / "checks" / f"test_{exercise_id}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+
+
+def check_points(exercise_id: str) -> dict[str, float]:
+    """Each check's points, read from its ``@check(points, ...)`` decorator."""
+    path = ROOT / "grader" / "checks" / f"test_{exercise_id}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    points = {}
+    for node in tree.body:
+        for decorator in getattr(node, "decorator_list", []):
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "check":
+                points[node.name] = float(ast.literal_eval(decorator.args[0]))
+    return points
+
+
+def expected_score(source: Path) -> float:
+    """What a mutant or hostile file must score: its ``EXPECTED_SCORE``, or all points minus its expected failures."""
+    declared = _constants(source, "EXPECTED_SCORE").get("EXPECTED_SCORE")
+    if declared is not None:
+        return float(declared)
+    points = check_points(source.parent.name)
+    return sum(points.values()) - sum(points[name] for name in expected_failures(source))
 
 
 def files(folder: Path) -> list[Path]:
@@ -148,6 +179,8 @@ def _main(spec_path: str) -> None:
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     extra = ["--isolate"] if spec.get("isolate") else []
+    if spec.get("timeout_s"):
+        extra += ["--timeout", str(spec["timeout_s"])]
     for job in spec["jobs"]:
         results = grade_in_process([registry.find(job["exercise"])], Path(job["target"]), spec["profile"], extra)
         report.write_json(results, Path(job["json"]))

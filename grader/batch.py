@@ -1,0 +1,232 @@
+"""Grade a whole class: every student's folder, isolated, on every core, resumably.
+
+``python -m grader batch SUBMISSIONS_DIR --out OUT_DIR`` grades
+``SUBMISSIONS_DIR/<student_id>/`` (that student's ``.py`` or ``.ipynb`` exercise files)
+and writes, for each student, ``OUT_DIR/<student_id>/results.json`` (Gradescope format)
+and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
+
+- Each submission is graded by :func:`grade_submission` in a pool process that
+  imported torch once; its code runs in isolated workers (:mod:`grader.isolation`).
+- The executor is a parameter: a local process pool by default, or a Dask cluster
+  (``--dask-scheduler``) through ``distributed.Client.get_executor()``.
+- Only this process writes into OUT_DIR, each file atomically. A student whose
+  ``results.json`` records the same content hash (their files, the grader's source,
+  the settings) is not graded again, so a rerun after Ctrl-C or ``kill -9`` grades only
+  what is missing or changed. grades.csv is rewritten (atomically) after every student.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import hashlib
+import io
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import registry
+from grader.loader import LoadError, find_source
+from grader.worker import Limits
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = "results.json"
+FEEDBACK = "feedback.txt"
+GRADES = "grades.csv"
+
+#: One grading session per process at a time: pytest and hypothesis are not thread-safe.
+_session_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a grade depends on besides the student's files."""
+
+    exercises: tuple[str, ...]  # exercise ids
+    profile: str = "grading"
+    limits: Limits = Limits()
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    folder: Path
+    digest: str
+
+
+class BatchError(Exception):
+    """The batch cannot start (a bad folder, say); ``str()`` says what was expected."""
+
+
+def students(submissions: Path, out: Path) -> list[tuple[str, Path]]:
+    """``(student_id, folder)`` for each folder in ``submissions``, sorted; OUT_DIR must lie elsewhere."""
+    submissions, out = submissions.resolve(), out.resolve()
+    if not submissions.is_dir():
+        raise BatchError(f"提出フォルダ {submissions} がありません / the submissions folder {submissions} does not exist")
+    if out == submissions or submissions in out.parents:
+        raise BatchError(
+            f"出力フォルダ {out} を提出フォルダの中に置けません / the output folder {out} must not lie inside "
+            f"the submissions folder {submissions} (it would be graded as a student)"
+        )
+    found = sorted((p.name, p) for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not found:
+        raise BatchError(
+            f"{submissions} に学生のフォルダがありません / {submissions} holds no student folders: expected "
+            "SUBMISSIONS_DIR/<student_id>/ex1_last_token.py (or .ipynb), ..."
+        )
+    return found
+
+
+def content_hash(folder: Path, settings: Settings) -> str:
+    """A digest of everything the grade depends on: the files, the grader and reference sources, the settings."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.exercises, settings.profile, settings.limits.call_timeout_s, settings.limits.memory_mb]).encode())
+    digest.update(_kit_digest().encode())
+    for exercise_id in settings.exercises:
+        try:
+            source = find_source(folder, registry.find(exercise_id))
+            digest.update(exercise_id.encode() + b"\0" + source.suffix.encode() + b"\0" + source.read_bytes())
+        except LoadError:
+            digest.update(exercise_id.encode() + b"\0missing")
+    return digest.hexdigest()
+
+
+_kit: str | None = None
+
+
+def _kit_digest() -> str:
+    global _kit
+    if _kit is None:
+        digest = hashlib.sha256()
+        for path in sorted([*KIT_ROOT.glob("grader/**/*.py"), *KIT_ROOT.glob("reference/**/*.py")]):
+            digest.update(str(path.relative_to(KIT_ROOT)).encode() + b"\0" + path.read_bytes())
+        _kit = digest.hexdigest()
+    return _kit
+
+
+def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
+    """Grade one student's folder (isolated); returns the results.json content and the feedback text.
+
+    Runs in a pool process (or on a Dask worker). It writes nothing: the caller does.
+    """
+    from rich.console import Console
+
+    from grader import report
+    from grader.cli import grade
+
+    exercises = [registry.find(e) for e in settings.exercises]
+    extra = ["--isolate", "--timeout", str(settings.limits.call_timeout_s), "--memory", str(settings.limits.memory_mb)]
+    with _session_lock:
+        results = grade(exercises, Path(folder), settings.profile, extra)
+    text = io.StringIO()
+    report.render(results, Console(file=text, width=110, no_color=True, force_terminal=False))
+    return {"results": report.gradescope(results), "flags": flags(results), "feedback": text.getvalue()}
+
+
+#: Phrases in a failure that flag an exercise in grades.csv, so an instructor can look closer.
+FLAG_PHRASES = {
+    "load_error": ("could not be imported", "was not found in"),
+    "timeout": ("did not finish within",),
+    "crashed": ("the process running your code ended",),
+}
+
+
+def flags(results: Any) -> list[str]:
+    """Short tags such as ``ex2:forbidden`` or ``ex3:timeout`` for the CSV's flags column."""
+    found = []
+    for ex in results.exercises:
+        if ex.violations:
+            found.append(f"{ex.exercise.short}:forbidden")
+        messages = " ".join(c.message for check in ex.checks for c in check.cases)
+        for flag, phrases in FLAG_PHRASES.items():
+            if any(p in messages for p in phrases):
+                found.append(f"{ex.exercise.short}:{flag}")
+    return found
+
+
+def run(
+    submissions: Path,
+    out: Path,
+    settings: Settings,
+    executor: concurrent.futures.Executor,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
+    """Grade every student folder not already graded with the same content hash; return grades.csv's path."""
+    from grader.report import write_text_atomic
+
+    everyone = students(submissions, out)
+    jobs = []
+    for student, folder in everyone:
+        digest = content_hash(folder, settings)
+        if _recorded_hash(out / student / RESULTS) != digest:
+            jobs.append(Job(student, folder, digest))
+    done = len(everyone) - len(jobs)
+    if progress:
+        progress(done, len(everyone), "")
+    futures = {executor.submit(grade_submission, str(job.folder), settings): job for job in jobs}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            graded = future.result()
+            results = dict(graded["results"])
+            results["extra_data"] = {"student_id": job.student, "content_hash": job.digest, "flags": graded["flags"]}
+            write_text_atomic(out / job.student / FEEDBACK, graded["feedback"])
+            # results.json last: its content hash marks the student as done
+            write_text_atomic(out / job.student / RESULTS, json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+            write_grades_csv(out, [s for s, _ in everyone], settings)
+            done += 1
+            if progress:
+                progress(done, len(everyone), job.student)
+    finally:
+        for future in futures:
+            future.cancel()
+    write_grades_csv(out, [s for s, _ in everyone], settings)
+    return out / GRADES
+
+
+def write_grades_csv(out: Path, student_ids: Sequence[str], settings: Settings) -> None:
+    """grades.csv from the results.json files written so far (atomically: never half a file)."""
+    from grader.report import write_text_atomic
+
+    exercises = [registry.find(e) for e in settings.exercises]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["student_id", *(e.id for e in exercises), "total", "max", "flags"])
+    for student in student_ids:
+        results = _read(out / student / RESULTS)
+        if results is None:
+            continue
+        scores = results.get("exercises", {})
+        row = [_points(scores.get(e.id, {}).get("score", 0.0)) for e in exercises]
+        flags_ = results.get("extra_data", {}).get("flags", [])
+        writer.writerow([student, *row, _points(results["score"]), _points(results["max_score"]), ";".join(flags_)])
+    write_text_atomic(out / GRADES, text.getvalue())
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _recorded_hash(path: Path) -> str | None:
+    results = _read(path)
+    return None if results is None else results.get("extra_data", {}).get("content_hash")
+
+
+def local_executor(workers: int | None) -> concurrent.futures.Executor:
+    """A process pool with ``workers`` processes (all cores by default), each importing torch once."""
+    import multiprocessing
+
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("forkserver")
+    )

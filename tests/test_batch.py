@@ -1,0 +1,179 @@
+"""``python -m grader batch`` grades a class of correct, wrong and hostile submissions.
+
+The class: model answers and correct variants, untouched stubs, every ex1 mutant, and
+every hostile submission (tests/hostile), each hostile student also handing in a
+correct ex4 that must keep its full marks. grades.csv must hold the expected score of
+every student for every exercise: with 1 worker, with 2, and after ``kill -9`` half way
+through followed by a rerun (which grades only what is missing).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.grading import MUTANTS, ROOT, VARIANTS, expected_score, files, student_source
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch")]
+
+EXERCISES = ("ex1_last_token", "ex4_sgdr")
+FULL = {"ex1_last_token": 18.0, "ex4_sgdr": 14.0}
+HOSTILE = ROOT / "tests" / "hostile"
+TIMEOUT_S = "3"  # per call: the infinite loop must not cost the suite a minute
+
+
+def build_class(root: Path) -> dict[str, dict[str, float]]:
+    """Write the class into ``root`` (one folder per student); return each student's expected scores."""
+    expected: dict[str, dict[str, float]] = {}
+
+    def student(name: str, sources: dict[str, str], scores: dict[str, float]) -> None:
+        folder = root / name
+        folder.mkdir(parents=True)
+        for exercise_id, text in sources.items():
+            (folder / f"{exercise_id}.py").write_text(text, encoding="utf-8")
+        expected[name] = {e: scores.get(e, 0.0) for e in EXERCISES}
+
+    solutions = {e: (ROOT / "solutions" / f"{e}.py").read_text(encoding="utf-8") for e in EXERCISES}
+    stubs = {e: (ROOT / "exercises" / f"{e}.py").read_text(encoding="utf-8") for e in EXERCISES}
+    student("correct_both", solutions, FULL)
+    student("correct_ex1_only", {"ex1_last_token": solutions["ex1_last_token"]}, {"ex1_last_token": 18.0})
+    for variant in [*files(VARIANTS / "ex1_last_token"), *files(VARIANTS / "ex4_sgdr")]:
+        exercise_id = variant.parent.name
+        student(f"variant_{variant.stem}", {exercise_id: student_source(variant)}, {exercise_id: FULL[exercise_id]})
+    student("stubs", stubs, {})
+    student("empty_folder", {}, {})
+    for mutant in files(MUTANTS / "ex1_last_token"):
+        student(f"mutant_{mutant.stem}", {"ex1_last_token": student_source(mutant)}, {"ex1_last_token": expected_score(mutant)})
+    for hostile in files(HOSTILE / "ex1_last_token"):
+        sources = {"ex1_last_token": student_source(hostile), "ex4_sgdr": solutions["ex4_sgdr"]}
+        student(f"hostile_{hostile.stem}", sources, {"ex1_last_token": expected_score(hostile), "ex4_sgdr": 14.0})
+    return expected
+
+
+def batch_command(submissions: Path, out: Path, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "grader", "batch", str(submissions), "--out", str(out),
+        "--workers", str(workers), "--exercises", *EXERCISES, "--timeout", TIMEOUT_S,
+    ]  # fmt: skip
+
+
+def run_batch(submissions: Path, out: Path, workers: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(batch_command(submissions, out, workers), cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def read_grades(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "grades.csv").open(encoding="utf-8", newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def assert_grades(out: Path, expected: dict[str, dict[str, float]]) -> None:
+    grades = read_grades(out)
+    assert sorted(grades) == sorted(expected)
+    wrong = {
+        name: {e: (grades[name][e], want[e]) for e in EXERCISES if float(grades[name][e]) != pytest.approx(want[e])}
+        for name, want in expected.items()
+    }
+    wrong = {name: diff for name, diff in wrong.items() if diff}
+    assert not wrong, f"(got, expected) per exercise: {wrong}"
+    for name, row in grades.items():
+        assert float(row["total"]) == pytest.approx(sum(expected[name].values()))
+        assert float(row["max"]) == sum(FULL.values())
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, float]], dict[str, str]]:
+    root = tmp_path_factory.mktemp("class")
+    submissions = root / "submissions"
+    expected = build_class(submissions)
+    trap = root / "out_dir_trap"
+    trap.mkdir()
+    env = {**os.environ, "HOSTILE_TARGET": str(trap)}
+    return submissions, expected, env
+
+
+def test_class_of_thirty_with_one_and_two_workers(classroom, tmp_path: Path) -> None:
+    submissions, expected, env = classroom
+    assert len(expected) >= 30
+    one, two = tmp_path / "one", tmp_path / "two"
+    first = run_batch(submissions, one, 1, env)
+    assert_grades(one, expected)
+    run_batch(submissions, two, 2, env)
+    assert (one / "grades.csv").read_text() == (two / "grades.csv").read_text()  # identical grades
+    # printed "PASSED" lines and score tables from the submissions reach no output
+    for text in (first.stdout, first.stderr, (one / "hostile_fake_passed" / "feedback.txt").read_text(encoding="utf-8")):
+        assert "18 / 18\n合計" not in text and "PASSED ex1" not in text
+    assert not any(Path(env["HOSTILE_TARGET"]).iterdir())
+    flags = read_grades(one)
+    assert "ex1:forbidden" in flags["hostile_import_reference"]["flags"]
+    assert "ex1:timeout" in flags["hostile_infinite_loop"]["flags"]
+    assert "ex1:load_error" in flags["hostile_syntax_error"]["flags"]
+    assert flags["correct_both"]["flags"] == ""
+
+
+def test_kill_nine_half_way_then_rerun_grades_only_what_is_missing(classroom, tmp_path: Path) -> None:
+    submissions, expected, env = classroom
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        batch_command(submissions, out, 2), cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while len(list(out.glob("*/results.json"))) < len(expected) // 2:
+            assert proc.poll() is None, "the batch finished before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch, its pool and its workers, mid-write if need be
+        proc.wait()
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    partial = read_grades(out)  # whole, never half-written: every row it has is a finished student
+    assert set(partial) <= set(done_before) and partial
+    run_batch(submissions, out, 2, env)
+    assert_grades(out, expected)
+    regraded = [name for name, mtime in done_before.items() if (out / name / "results.json").stat().st_mtime_ns != mtime]
+    assert regraded == [], f"students graded again after the rerun: {regraded}"
+    # a changed file is graded again
+    changed = submissions / "stubs" / "ex1_last_token.py"
+    shutil.copy(ROOT / "solutions" / "ex1_last_token.py", changed)
+    try:
+        run_batch(submissions, out, 2, env)
+        assert float(read_grades(out)["stubs"]["ex1_last_token"]) == 18.0
+    finally:
+        shutil.copy(ROOT / "exercises" / "ex1_last_token.py", changed)
+
+
+def test_dask_cluster_gives_the_same_grades(tmp_path: Path) -> None:
+    """``--dask-scheduler`` runs the same work on a Dask cluster (here a LocalCluster of two processes)."""
+    from distributed import LocalCluster
+
+    submissions = tmp_path / "submissions"
+    for name, source in {
+        "correct": ROOT / "solutions" / "ex1_last_token.py",
+        "stub": ROOT / "exercises" / "ex1_last_token.py",
+        "off_by_one": MUTANTS / "ex1_last_token" / "off_by_one.py",
+    }.items():
+        (submissions / name).mkdir(parents=True)
+        (submissions / name / "ex1_last_token.py").write_text(student_source(source), encoding="utf-8")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        command = [
+            sys.executable, "-m", "grader", "batch", str(submissions), "--out", str(tmp_path / "out"),
+            "--exercises", "ex1", "--dask-scheduler", cluster.scheduler_address,
+        ]  # fmt: skip
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    grades = read_grades(tmp_path / "out")
+    off_by_one = expected_score(MUTANTS / "ex1_last_token" / "off_by_one.py")
+    assert {name: float(row["ex1_last_token"]) for name, row in grades.items()} == {
+        "correct": 18.0, "stub": 0.0, "off_by_one": off_by_one,
+    }  # fmt: skip
