@@ -160,7 +160,7 @@ class RemoteSubmission:
         self._broken: CheckFailure | None = None  # set when the worker failed during this check
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("__"):
+        if name.startswith("_"):  # private names are ours (and hypothesis's printer asks for _repr_pretty_)
             raise AttributeError(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -213,7 +213,7 @@ def _unpack(reply: dict[str, Any], what: str) -> Any:
         return _raise(CheckFailure(str(failure.get("problem", "")), detail=str(failure.get("detail", "")), **fields))
     if original is not None:
         problem = (
-            f"{what} でまだ実装されていない部分に当たりました / {what} reached code that is not implemented yet"
+            f"まだ実装されていない部分があります / your code is not implemented yet: {original}"
             if isinstance(original, NotImplementedError)
             else f"あなたのコードが例外を送出しました / your code raised {type(original).__name__}: {original}"
         )

@@ -109,7 +109,9 @@ def _failure(err: CheckFailure) -> dict[str, Any]:
 
 
 def _raised(err: BaseException) -> dict[str, Any]:
-    return {"types": [t.__name__ for t in type(err).__mro__], "message": _safe_str(err)}
+    # a lone string argument as it was (str(KeyError("k")) would add quotes to the rebuilt KeyError's)
+    message = err.args[0] if len(err.args) == 1 and type(err.args[0]) is str else _safe_str(err)
+    return {"types": [t.__name__ for t in type(err).__mro__], "message": message[:2000]}
 
 
 def _safe_str(err: BaseException) -> str:

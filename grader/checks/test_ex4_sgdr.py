@@ -4,11 +4,17 @@ Each check below is one property from the exercise's contract. The ``sgdr_lr`` c
 split the schedule by region (warmup, inside cycles, restarts, huge steps); the
 ``WarmupSGDR`` checks accept the rates of either the reference or the student's own
 ``sgdr_lr``, so a wrong formula costs the formula's checks and not the scheduler's too.
+
+The student's code runs in the drivers (see "-- drivers --"): they build the optimizers
+and the scheduler, step them, and return the learning rates as plain numbers. The
+expected rates (``ref.sgdr_lr``, torch's ``CosineAnnealingWarmRestarts``) are computed and
+compared here, in the grading process.
 """
 
 from __future__ import annotations
 
 import copy
+import numbers
 
 import torch
 from hypothesis import example, given
@@ -19,6 +25,7 @@ from grader.compare import assert_matches, assert_raises
 from grader.feedback import CheckFailure, fail
 from grader.oracle import reference
 from grader.probes import time_limit
+from grader.runner import driver
 from grader.spec import check
 
 ref = reference("sgdr")
@@ -38,8 +45,7 @@ ref = reference("sgdr")
 )
 @given(config=S.sgdr_configs(min_warmup=1), base_lr=S.BASE_LRS)
 def test_warmup_values(student, config, base_lr):
-    for step in range(config.warmup_steps):
-        assert_lr(student, step, base_lr, config)
+    assert_lrs(student, range(config.warmup_steps), base_lr, config)
 
 
 @check(
@@ -55,8 +61,7 @@ def test_warmup_values(student, config, base_lr):
 @given(data=st.data(), config=S.sgdr_configs(), base_lr=S.BASE_LRS)
 def test_inside_cycle_values(student, data, config, base_lr):
     steps = data.draw(st.lists(S.inside_cycle_steps(config), min_size=1, max_size=6), label="steps")
-    for step in steps:
-        assert_lr(student, step, base_lr, config)
+    assert_lrs(student, steps, base_lr, config)
 
 
 @check(
@@ -75,8 +80,7 @@ def test_inside_cycle_values(student, data, config, base_lr):
     base_lr=1.0,
 )
 def test_restart_values(student, config, base_lr):
-    for step in S.restart_steps(config):
-        assert_lr(student, step, base_lr, config)
+    assert_lrs(student, S.restart_steps(config), base_lr, config)
 
 
 @check(
@@ -92,7 +96,7 @@ def test_huge_steps(student):
     for config in S.HUGE_CONFIGS:
         for step in S.HUGE_STEPS:
             with time_limit(2.0, f"sgdr_lr({step}, 0.1, T_0={config.T_0}, T_mult={config.T_mult}, ...)"):
-                assert_lr(student, step, 0.1, config)
+                assert_lrs(student, [step], 0.1, config)
 
 
 #: Valid schedules, each spoilt by one entry of BAD_SCHEDULES at a time. Fixed, not drawn:
@@ -157,14 +161,8 @@ def test_sgdr_lr_rejects_invalid_arguments(student):
 )
 @given(config=S.sgdr_configs(), lrs=S.group_lrs(), n_steps=st.integers(1, 60))
 def test_scheduler_follows_sgdr_lr_per_group(student, config, lrs, n_steps):
-    optimizer = SGD(lrs)
-    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-    example = dict(lrs=lrs, **config.kwargs())
-    for t in range(n_steps + 1):
-        if t:
-            optimizer.step()
-            scheduler.step()
-        assert_group_lrs(student, optimizer, t, lrs, config, example)
+    seen = student.run(scheduled_lrs, config, lrs, n_steps)
+    assert_follows_schedule(student, seen, lrs, config, example=dict(lrs=lrs, **config.kwargs()))
 
 
 @check(
@@ -179,29 +177,16 @@ def test_scheduler_follows_sgdr_lr_per_group(student, config, lrs, n_steps):
 @given(config=S.sgdr_configs(), lrs=S.group_lrs(3), before=st.integers(1, 40), after=st.integers(1, 30))
 def test_scheduler_state_dict_resumes(student, config, lrs, before, after):
     example = dict(lrs=lrs, steps_before_saving=before, **config.kwargs())
-    optimizer = SGD(lrs)
-    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-    for _ in range(before):
-        optimizer.step()
-        scheduler.step()
-    saved = copy.deepcopy(dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict()))
-
-    resumed_optimizer = SGD(lrs)  # a fresh run, as after restarting the program
-    resumed = student.WarmupSGDR(resumed_optimizer, **config.kwargs())
-    resumed_optimizer.load_state_dict(saved["optimizer"])
-    resumed.load_state_dict(saved["scheduler"])
-    for t in range(before + 1, before + after + 1):
-        for opt, sched in ((optimizer, scheduler), (resumed_optimizer, resumed)):
-            opt.step()
-            sched.step()
-        for g, (kept, again) in enumerate(zip(optimizer.param_groups, resumed_optimizer.param_groups)):
-            if not matches(again["lr"], kept["lr"]):
+    runs = student.run(resumed_lrs, config, lrs, before, after)
+    for t, kept_lrs, again_lrs in zip(range(before + 1, before + after + 1), runs["kept"], runs["resumed"]):
+        for g, (kept, again) in enumerate(zip(kept_lrs, again_lrs)):
+            if not matches(again, kept):
                 raise fail(
                     f"再開した実行の param_groups[{g}]['lr'] が、ステップ {t} で中断しなかった実行と違います / "
                     f"after resuming, param_groups[{g}]['lr'] at step {t} differs from the run that was not interrupted",
                     example={**example, "step": t, "group": g},
-                    expected=kept["lr"],
-                    actual=again["lr"],
+                    expected=kept,
+                    actual=again,
                 )
 
 
@@ -224,20 +209,10 @@ OPTIMIZERS = {
 )
 @given(config=S.sgdr_configs(max_warmup=5), base_lr=S.BASE_LRS, n_steps=st.integers(1, 25), seed=S.SEEDS)
 def test_scheduler_works_with_any_optimizer(student, config, base_lr, n_steps, seed):
-    for name, make_optimizer in OPTIMIZERS.items():
-        torch.manual_seed(seed)
-        model = torch.nn.Linear(3, 1)
-        optimizer = make_optimizer(model.parameters(), base_lr)
-        scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
+    by_optimizer = student.run(trained_lrs, config, base_lr, n_steps, seed)
+    for name in OPTIMIZERS:
         example = dict(optimizer=name, lr=base_lr, **config.kwargs())
-        inputs = torch.randn(4, 3)
-        for t in range(n_steps + 1):
-            if t:
-                optimizer.zero_grad()
-                model(inputs).pow(2).mean().backward()
-                optimizer.step()
-                scheduler.step()
-            assert_group_lrs(student, optimizer, t, [base_lr], config, example)
+        assert_follows_schedule(student, by_optimizer[name], [base_lr], config, example=example)
 
 
 @check(
@@ -248,10 +223,13 @@ def test_scheduler_works_with_any_optimizer(student, config, base_lr, n_steps, s
     hint_en=REJECT_HINT_EN + " Checking before super().__init__ is the safe place.",
 )
 def test_scheduler_rejects_invalid_arguments(student):
+    def WarmupSGDR(optimizer: SGD, **settings):  # noqa: N802 - stands for the student's class
+        return student.run(new_scheduler, optimizer.initial_lrs, settings)
+
     for config in VALID_SCHEDULES:
         for case, bad in BAD_SCHEDULES.items():
             with time_limit(2.0, f"WarmupSGDR(optimizer, ...) with {case}"):
-                assert_raises(ValueError, student.WarmupSGDR, SGD([0.1]), **{**config.kwargs(), **bad}, case=case)
+                assert_raises(ValueError, WarmupSGDR, SGD([0.1]), **{**config.kwargs(), **bad}, case=case)
 
 
 @check(
@@ -269,17 +247,16 @@ def test_matches_cosine_annealing_warm_restarts(student, config, base_lr, n_step
     # right at every step (only its step(epoch) form takes a float log). No float-log trap
     # lies within 100 steps for T_mult <= 4 (the first is step 121), so such a mistake
     # costs test_restart_values alone.
-    optimizer, torch_optimizer = SGD([base_lr]), SGD([base_lr])
-    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
+    seen = student.run(scheduled_lrs, config, [base_lr], n_steps)
+    torch_optimizer = SGD([base_lr])
     builtin = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
         torch_optimizer, T_0=config.T_0, T_mult=config.T_mult, eta_min=config.eta_min
     )
-    for t in range(n_steps + 1):
+    for t, (actual,) in enumerate(seen):
         if t:
-            for opt, sched in ((optimizer, scheduler), (torch_optimizer, builtin)):
-                opt.step()
-                sched.step()
-        actual, expected = optimizer.param_groups[0]["lr"], torch_optimizer.param_groups[0]["lr"]
+            torch_optimizer.step()
+            builtin.step()
+        expected = torch_optimizer.param_groups[0]["lr"]
         if not matches(actual, expected):
             raise fail(
                 f"ステップ {t} の lr が CosineAnnealingWarmRestarts と違います / "
@@ -288,6 +265,88 @@ def test_matches_cosine_annealing_warm_restarts(student, config, base_lr, n_step
                 expected=expected,
                 actual=actual,
             )
+
+
+# -- drivers: run the student's code, return learning rates as numbers ---------------------
+
+
+@driver
+def sgdr_lrs(student, steps: list[int], base_lr: float, config: S.SGDRConfig) -> list[object]:
+    """``student.sgdr_lr(step, base_lr, **config)`` for each step, in order."""
+    return [lr_data(student.sgdr_lr(step, base_lr, **config.kwargs())) for step in steps]
+
+
+@driver
+def own_sgdr_lrs(student, steps: list[int], base_lrs: list[float], config: S.SGDRConfig) -> list[list[object]]:
+    """The student's own ``sgdr_lr(t, base_lr, **config)`` for each step t and each base_lr; None where it raises."""
+    return [[own_sgdr_lr(student, t, base_lr, config) for base_lr in base_lrs] for t in steps]
+
+
+@driver
+def scheduled_lrs(student, config: S.SGDRConfig, lrs: list[float], n_steps: int) -> list[list[object]]:
+    """WarmupSGDR on an SGD with one param group per lr: every group's lr after t = 0, 1, ..., n_steps steps."""
+    optimizer = SGD(lrs)
+    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
+    seen = [group_lrs(optimizer)]
+    for _ in range(n_steps):
+        optimizer.step()
+        scheduler.step()
+        seen.append(group_lrs(optimizer))
+    return seen
+
+
+@driver
+def resumed_lrs(student, config: S.SGDRConfig, lrs: list[float], before: int, after: int) -> dict[str, list]:
+    """Save after ``before`` steps, resume in a fresh optimizer and scheduler, then step both runs ``after`` times.
+
+    Returns every group's lr after each of those ``after`` steps, in the run that went on
+    ("kept") and in the resumed one ("resumed").
+    """
+    optimizer = SGD(lrs)
+    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
+    for _ in range(before):
+        optimizer.step()
+        scheduler.step()
+    saved = copy.deepcopy(dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict()))
+
+    resumed_optimizer = SGD(lrs)  # a fresh run, as after restarting the program
+    resumed = student.WarmupSGDR(resumed_optimizer, **config.kwargs())
+    resumed_optimizer.load_state_dict(saved["optimizer"])
+    resumed.load_state_dict(saved["scheduler"])
+    runs: dict[str, list] = {"kept": [], "resumed": []}
+    for _ in range(after):
+        for name, opt, sched in (("kept", optimizer, scheduler), ("resumed", resumed_optimizer, resumed)):
+            opt.step()
+            sched.step()
+            runs[name].append(group_lrs(opt))
+    return runs
+
+
+@driver
+def trained_lrs(student, config: S.SGDRConfig, base_lr: float, n_steps: int, seed: int) -> dict[str, list]:
+    """For each of OPTIMIZERS: train a Linear(3, 1) under WarmupSGDR; its lr after t = 0, 1, ..., n_steps steps."""
+    by_optimizer = {}
+    for name, make_optimizer in OPTIMIZERS.items():
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 1)
+        optimizer = make_optimizer(model.parameters(), base_lr)
+        scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
+        inputs = torch.randn(4, 3)
+        seen = [group_lrs(optimizer)]
+        for _ in range(n_steps):
+            optimizer.zero_grad()
+            model(inputs).pow(2).mean().backward()
+            optimizer.step()
+            scheduler.step()
+            seen.append(group_lrs(optimizer))
+        by_optimizer[name] = seen
+    return by_optimizer
+
+
+@driver
+def new_scheduler(student, lrs: list[float], settings: dict[str, object]) -> None:
+    """``WarmupSGDR(SGD(lrs), **settings)``, for what it raises."""
+    student.WarmupSGDR(SGD(lrs), **settings)
 
 
 # -- shared helpers ---------------------------------------------------------------------------
@@ -304,40 +363,63 @@ class SGD(torch.optim.SGD):
         return f"SGD(param groups with lr={self.initial_lrs})"
 
 
-def assert_lr(student, step: int, base_lr: float, config: S.SGDRConfig) -> None:
-    """The student's sgdr_lr(step, base_lr, ...) equals the reference's."""
-    kwargs = config.kwargs()
-    assert_matches(
-        student.sgdr_lr(step, base_lr, **kwargs),
-        ref.sgdr_lr(step, base_lr, **kwargs),
-        what=f"sgdr_lr({step}, {base_lr}, ...)",
-        example=dict(step=step, base_lr=base_lr, **kwargs),
-    )
+def lr_data(value: object) -> object:
+    """A learning rate the student's code gave, as data: a real number as a float, anything else as it is.
+
+    (The check then says what is wrong with a value that is not a number.)
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value.detach() if isinstance(value, torch.Tensor) else value
 
 
-def assert_group_lrs(student, optimizer, t: int, lrs: list[float], config: S.SGDRConfig, example: dict) -> None:
-    """Every group's lr after t steps is sgdr_lr(t, its initial lr): the reference's, or the student's own."""
-    for g, (group, base_lr) in enumerate(zip(optimizer.param_groups, lrs)):
-        actual = group["lr"]
-        expected = ref.sgdr_lr(t, base_lr, **config.kwargs())
-        what = f"param_groups[{g}]['lr'] after {t} step(s)"
-        context = {**example, "step": t, "group": g}
-        if matches(actual, expected):
-            continue
-        own = own_sgdr_lr(student, t, base_lr, config)
-        if own is not None and matches(actual, own):
-            continue
-        if own is not None and not matches(own, expected):
-            context["your_sgdr_lr"] = own  # neither this nor the reference: say so
-        assert_matches(actual, expected, what=what, example=context)
+def group_lrs(optimizer: torch.optim.Optimizer) -> list[object]:
+    """Every param group's current lr, as data."""
+    return [lr_data(group["lr"]) for group in optimizer.param_groups]
 
 
-def own_sgdr_lr(student, t: int, base_lr: float, config: S.SGDRConfig) -> float | None:
+def own_sgdr_lr(student, t: int, base_lr: float, config: S.SGDRConfig) -> object:
     """The student's own sgdr_lr at this step, or None if it cannot give one."""
     try:
-        return student.sgdr_lr(t, base_lr, **config.kwargs())
+        return lr_data(student.sgdr_lr(t, base_lr, **config.kwargs()))
     except CheckFailure:
         return None
+
+
+def assert_lrs(student, steps, base_lr: float, config: S.SGDRConfig) -> None:
+    """The student's sgdr_lr(step, base_lr, ...) equals the reference's at every step (one round trip)."""
+    steps = list(steps)
+    kwargs = config.kwargs()
+    for step, actual in zip(steps, student.run(sgdr_lrs, steps, base_lr, config)):
+        assert_matches(
+            actual,
+            ref.sgdr_lr(step, base_lr, **kwargs),
+            what=f"sgdr_lr({step}, {base_lr}, ...)",
+            example=dict(step=step, base_lr=base_lr, **kwargs),
+        )
+
+
+def assert_follows_schedule(student, seen: list[list[object]], lrs: list[float], config: S.SGDRConfig, example: dict) -> None:
+    """``seen[t][g]``, group g's lr after t steps, is sgdr_lr(t, lrs[g]): the reference's, or the student's own.
+
+    The student's own rates are fetched (in one round trip) only when a rate differs
+    from the reference's.
+    """
+    own = None
+    for t, actual_lrs in enumerate(seen):
+        for g, (actual, base_lr) in enumerate(zip(actual_lrs, lrs)):
+            expected = ref.sgdr_lr(t, base_lr, **config.kwargs())
+            if matches(actual, expected):
+                continue
+            if own is None:
+                own = student.run(own_sgdr_lrs, list(range(len(seen))), lrs, config)
+            mine = own[t][g]
+            if mine is not None and matches(actual, mine):
+                continue
+            context = {**example, "step": t, "group": g}
+            if mine is not None and not matches(mine, expected):
+                context["your_sgdr_lr"] = mine  # neither this nor the reference: say so
+            assert_matches(actual, expected, what=f"param_groups[{g}]['lr'] after {t} step(s)", example=context)
 
 
 def matches(actual: object, expected: float) -> bool:
