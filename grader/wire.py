@@ -40,7 +40,8 @@ def encode_reply(reply: dict[str, Any]) -> bytes:
     """``reply`` as bytes; :class:`NotData` if it holds anything but tensors and plain data."""
     _check_plain(reply, "reply")
     buffer = io.BytesIO()
-    torch.save(reply, buffer)
+    # the legacy (non-zip) format: a third of the zip format's encoding time for small replies
+    torch.save(reply, buffer, _use_new_zipfile_serialization=False)
     return buffer.getvalue()
 
 

@@ -1,12 +1,14 @@
 """Exercise 3: a depth-variable residual MLP with dropout (ex3_residual_mlp.py).
 
 Each check below is one property from the exercise's contract. Value checks build the
-student's model and the reference with the same config, give the reference random
-weights (LayerNorm's included), load the reference's state_dict into the student's
-model with strict=True, and compare. Checks of a property the student's model has on
-its own (train mode without dropout equals eval, a zeroed block is the identity,
-gradients are those of the forward) use only the student's model, so a wrong forward
-costs the value checks and not these.
+reference here with random weights (LayerNorm's included) and hand its state_dict to a
+driver, which builds the student's model with the same config, loads the state with
+strict=True and returns the model's outputs; the check compares them with the
+reference's. Checks of a property the student's model has on its own (train mode
+without dropout equals eval, a zeroed block is the identity, gradients are those of the
+forward) use only the student's model, so a wrong forward costs the value checks and
+not these. The drivers (at the end of this file) run wherever the student's code runs
+(this process, or an isolated worker); everything they return is compared here.
 
 Half precision: the value checks run in float32/float64 only (also on CUDA). In a chain of
 Linear layers and LayerNorms, one different rounding (say ``h @ W.T + b`` against the fused
@@ -33,7 +35,9 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.feedback import CheckFailure, fail
+from grader.gradients import remote_function
 from grader.oracle import reference
+from grader.runner import driver
 from grader.spec import check
 
 
@@ -41,6 +45,9 @@ ref = reference("residual_mlp")
 
 STRUCTURE_CHECK_JA = "チェック「state_dict の構造が参照実装と同じ」"
 STRUCTURE_CHECK_EN = "the check “the state_dict has the reference's structure”"
+
+#: How the reference's weights are named in a failure to load them (ja, en).
+REFERENCE_WEIGHTS = ("参照実装", "the reference's")
 
 
 class Swish(nn.Module):
@@ -66,6 +73,7 @@ class LearnableSwish(Swish):
 
 
 #: Activations the model must accept as ``activation=``; each is a class called once per block.
+#: (Module-level classes or torch's: they travel to a worker by reference.)
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "Swish": Swish,
     "Swish(learnable=True)": LearnableSwish,
@@ -88,16 +96,16 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 )
 @given(config=S.mlp_configs(max_depth=4))
 def test_structure_loads_reference_state_dict(student, config):
-    expected_model = ref.ResidualMLP(**config.kwargs())
-    mine = build(student, config.kwargs())
     example = config.kwargs()
-    theirs, ours = expected_model.state_dict(), mine.state_dict()
+    theirs = state_of(ref.ResidualMLP(**config.kwargs()))
+    mine = student.run(state_dict_structure, config.kwargs(), theirs, example)
+    ours = mine["shapes"]
     missing = [k for k in theirs if k not in ours]
     unexpected = [k for k in ours if k not in theirs]
     shapes = [
-        f"{k}: expected {tuple(theirs[k].shape)}, got {tuple(ours[k].shape)}"
+        f"{k}: expected {tuple(theirs[k].shape)}, got {tuple(ours[k])}"
         for k in theirs
-        if k in ours and theirs[k].shape != ours[k].shape
+        if k in ours and tuple(theirs[k].shape) != tuple(ours[k])
     ]
     if missing or unexpected or shapes:
         lines = []
@@ -112,7 +120,8 @@ def test_structure_loads_reference_state_dict(student, config):
             example=example,
             detail="\n".join(lines),
         )
-    load_reference_weights(mine, expected_model, example=example, pointer=False)
+    if mine["load_error"] is not None:
+        raise load_failure(mine["load_error"], example=example, source=REFERENCE_WEIGHTS, pointer=False)
 
 
 # -- values ---------------------------------------------------------------------------------
@@ -132,14 +141,23 @@ def test_structure_loads_reference_state_dict(student, config):
 def test_eval_matches_reference(student, device, dtype, config, lead, seed, noncontiguous):
     x = S.make((*lead, config.in_features), dtype, device, seed, noncontiguous=noncontiguous)
     example = dict(**config.kwargs(), x=x, mode="eval")
-    expected_model, mine = reference_pair(student, config.kwargs(), device, dtype, seed, example)
-    expected_model.eval()
-    mine.eval()
+    expected_model = reference_model(config.kwargs(), device, dtype, seed).eval()
+    # a batch large enough to show dropout, run twice: eval mode must be deterministic
+    probe = S.make((64, config.in_features), dtype, device, seed + 1)
+    mine = student.run(eval_outputs, config.kwargs(), device, dtype, state_of(expected_model), x, example, probe=probe)
+    first, second = mine["probe"]
+    assert_true(
+        first.shape != second.shape or torch.equal(first, second),
+        "評価モードなのに、同じ入力への出力が呼ぶたびに変わります (ドロップアウトが評価モードでも効いていませんか?) / "
+        "in eval mode the output changes from call to call for the same input (is dropout active in eval mode?)",
+        example=dict(example, x=probe),
+        expected=first,
+        actual=second,
+        detail="期待 = 1 回目の呼び出し、実際 = 2 回目 / expected = the first call, actual = the second call",
+    )
     with torch.no_grad():
         expected = expected_model(x)
-        actual = call(student, mine, x, example)
-        assert_deterministic(student, mine, config.in_features, device, dtype, seed, example)
-    assert_matches(actual, expected, what="model.eval()(x)", example=example)
+    assert_matches(mine["out"], expected, what="model.eval()(x)", example=example)
 
 
 @check(
@@ -156,11 +174,9 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
 def test_train_matches_reference(student, device, dtype, config, lead, seed):
     x = S.make((*lead, config.in_features), dtype, device, seed)
     example = dict(**config.kwargs(), x=x, mode="train", manual_seed=seed)
-    expected_model, mine = reference_pair(student, config.kwargs(), device, dtype, seed, example)
-    expected_model.train()
-    mine.train()
+    expected_model = reference_model(config.kwargs(), device, dtype, seed).train()
+    actual = student.run(train_output, config.kwargs(), device, dtype, state_of(expected_model), x, example, seed)
     expected = seeded(lambda: expected_model(x), seed, device)
-    actual = seeded(lambda: call(student, mine, x, example), seed, device)
     assert_matches(actual, expected, what=f"torch.manual_seed({seed}); model.train()(x)", example=example)
 
 
@@ -177,10 +193,7 @@ def test_train_matches_reference(student, device, dtype, config, lead, seed):
 def test_train_without_dropout_equals_eval(student, device, dtype, config, lead, seed):
     x = S.make((*lead, config.in_features), dtype, device, seed)
     example = dict(**config.kwargs(), x=x)
-    mine = own_model(student, config.kwargs(), device, dtype, seed)
-    with torch.no_grad():
-        in_train = seeded(lambda: call(student, mine.train(), x, example), seed, device)
-        in_eval = call(student, mine.eval(), x, example)
+    in_train, in_eval = student.run(train_and_eval_outputs, config.kwargs(), device, dtype, seed, x, example)
     assert_matches(in_train, in_eval, what="model.train()(x) (expected: model.eval()(x))", example=example)
 
 
@@ -199,21 +212,7 @@ def test_zeroed_fc2_block_is_identity(student, device, dtype, config, which, lea
     k = which % config.depth
     x = S.make((*lead, config.in_features), dtype, device, seed)
     example = dict(**config.kwargs(), x=x, zeroed_block=k)
-    full = own_model(student, config.kwargs(), device, dtype, seed)
-    state = full.state_dict()
-    for name in (f"blocks.{k}.fc2.weight", f"blocks.{k}.fc2.bias"):
-        if name not in state:
-            raise fail(
-                f"モデルに {name} がありません。まず{STRUCTURE_CHECK_JA}を直してください / "
-                f"your model has no {name}: fix {STRUCTURE_CHECK_EN} first",
-                example=example,
-            )
-        state[name].zero_()  # state_dict tensors share memory with the parameters
-    shorter = own_model(student, dict(config.kwargs(), depth=config.depth - 1), device, dtype, seed)
-    load(shorter, without_block(state, k), example=example, source=(f"ブロック {k} を除いた同じモデル", f"the same model minus block {k}"))
-    with torch.no_grad():
-        actual = call(student, full.eval(), x, example)
-        expected = call(student, shorter.eval(), x, example)
+    actual, expected = student.run(zeroed_block_outputs, config.kwargs(), device, dtype, seed, k, x, example)
     assert_matches(
         actual, expected, what=f"model(x) with blocks[{k}].fc2 = 0 (expected: the model without block {k})", example=example
     )
@@ -235,11 +234,11 @@ def test_other_activations(student, device, dtype, config, lead, seed):
     for name, activation in ACTIVATIONS.items():
         kwargs = dict(config.kwargs(), activation=activation)
         example = dict(**config.kwargs(), activation=name, x=x)
-        expected_model, mine = reference_pair(student, kwargs, device, dtype, seed, example)
+        expected_model = reference_model(kwargs, device, dtype, seed).eval()
+        mine = student.run(eval_outputs, kwargs, device, dtype, state_of(expected_model), x, example)
         with torch.no_grad():
-            expected = expected_model.eval()(x)
-            actual = call(student, mine.eval(), x, example)
-        assert_matches(actual, expected, what=f"ResidualMLP(..., activation={name}).eval()(x)", example=example)
+            expected = expected_model(x)
+        assert_matches(mine["out"], expected, what=f"ResidualMLP(..., activation={name}).eval()(x)", example=example)
 
 
 # -- gradients ----------------------------------------------------------------------------
@@ -259,34 +258,26 @@ def test_gradients_reach_every_parameter(student, device, config, seed):
     kwargs = dict(config.kwargs(), activation=nn.Tanh)
     x = S.make((3, config.in_features), torch.float64, device, seed, requires_grad=True)
     example = dict(**config.kwargs(), activation="nn.Tanh", x=x)
-    model = own_model(student, kwargs, device, torch.float64, seed).eval()
-    named = list(model.named_parameters())
-    frozen = [name for name, p in named if not p.requires_grad]
+    facts = student.run(parameter_gradients, kwargs, device, seed, x, example)
     assert_true(
-        not frozen,
-        "requires_grad=False のパラメータがあります / some parameters do not require grad: " + ", ".join(frozen),
+        not facts["frozen"],
+        "requires_grad=False のパラメータがあります / some parameters do not require grad: " + ", ".join(facts["frozen"]),
         example=example,
     )
-    out = call(student, model, x, example)
     assert_true(
-        isinstance(out, torch.Tensor) and out.requires_grad,
+        facts["connected"],
         "出力がパラメータにつながっていません / the output is not connected to the parameters (requires_grad=False)",
         example=example,
     )
-    upstream = S.make(tuple(out.shape), torch.float64, device, seed + 1)
-    grads = torch.autograd.grad(out, [p for _, p in named], upstream, allow_unused=True)
-    unreached = [name for (name, _), g in zip(named, grads) if g is None]
     assert_true(
-        not unreached,
-        "勾配が届かないパラメータがあります / no gradient reaches these parameters: " + ", ".join(unreached),
+        not facts["unreached"],
+        "勾配が届かないパラメータがあります / no gradient reaches these parameters: " + ", ".join(facts["unreached"]),
         example=example,
     )
-    names = [name for name, _ in named]
-
-    def as_function(x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(model, dict(zip(names, params)), (x,))
-
-    inputs = (x, *(p.detach().clone().requires_grad_(True) for _, p in named))
+    # gradcheck runs here: every forward and backward it asks for is a round trip to the student's model
+    names = facts["names"]
+    as_function = remote_function(student, functional_forward, kwargs, device, seed, names, example)
+    inputs = (x, *(p.clone().requires_grad_(True) for p in facts["params"]))
     try:
         torch.autograd.gradcheck(as_function, inputs, fast_mode=True, check_undefined_grad=False)
     except GradcheckError as err:
@@ -324,11 +315,180 @@ BAD_ARGUMENTS: dict[str, dict[str, Any]] = {
     hint_en="Check the arguments before building layers: depth >= 0, every size >= 1, 0 <= dropout < 1; raise ValueError otherwise.",
 )
 def test_rejects_bad_arguments(student):
+    def ResidualMLP(**kwargs: Any) -> None:  # noqa: N802 - the student's constructor, called where their code runs
+        student.run(construct, kwargs)
+
     for case, bad in BAD_ARGUMENTS.items():
-        assert_raises(ValueError, student.ResidualMLP, case=case, **(GOOD_ARGUMENTS | bad))
+        assert_raises(ValueError, ResidualMLP, case=case, **(GOOD_ARGUMENTS | bad))
 
 
-# -- helpers --------------------------------------------------------------------------------
+# -- the reference's side (grading process only) ----------------------------------------------
+
+
+def reference_model(kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int) -> nn.Module:
+    """The reference with random weights (the same ones :func:`own_model` would give it)."""
+    model = ref.ResidualMLP(**kwargs).to(device=device, dtype=dtype)
+    randomize(model, seed)
+    return model
+
+
+def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s state_dict as a plain dict of tensors: what a driver receives."""
+    return dict(model.state_dict())
+
+
+# -- drivers: these run where the student's code runs (no ``ref`` here) -------------------------
+
+
+@driver
+def state_dict_structure(
+    student, kwargs: dict[str, Any], state: dict[str, torch.Tensor], example: dict[str, Any]
+) -> dict[str, Any]:
+    """The shape of each entry of ``ResidualMLP(**kwargs).state_dict()``, and why ``state`` does not load
+    into it strictly (None if it does)."""
+    model = build(student, kwargs)
+    shapes = {str(name): tuple(value.shape) for name, value in model.state_dict().items()}
+    try:
+        load(model, state, example=example, source=REFERENCE_WEIGHTS)
+        load_error = None
+    except CheckFailure as err:
+        load_error = err.detail
+    return {"shapes": shapes, "load_error": load_error}
+
+
+@driver
+def eval_outputs(
+    student,
+    kwargs: dict[str, Any],
+    device: str,
+    dtype: torch.dtype,
+    state: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    example: dict[str, Any],
+    probe: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """``model.eval()(x)`` for the student's model holding ``state``; with ``probe``, also two calls on it."""
+    model = loaded_model(student, kwargs, device, dtype, state, example).eval()
+    with torch.no_grad():
+        out = output(call(student, model, x, example), example)
+        repeats = None
+        if probe is not None:
+            probe_example = dict(example, x=probe)
+            repeats = [output(call(student, model, probe, probe_example), probe_example) for _ in range(2)]
+    return {"out": out, "probe": repeats}
+
+
+@driver
+def train_output(
+    student,
+    kwargs: dict[str, Any],
+    device: str,
+    dtype: torch.dtype,
+    state: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    example: dict[str, Any],
+    seed: int,
+) -> torch.Tensor:
+    """``torch.manual_seed(seed); model.train()(x)`` for the student's model holding ``state``."""
+    model = loaded_model(student, kwargs, device, dtype, state, example).train()
+    return output(seeded(lambda: call(student, model, x, example), seed, device), example)
+
+
+@driver
+def train_and_eval_outputs(
+    student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor, example: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The student's own model (random weights): ``model.train()(x)`` under ``torch.manual_seed(seed)``,
+    then ``model.eval()(x)``."""
+    model = own_model(student, kwargs, device, dtype, seed)
+    with torch.no_grad():
+        in_train = output(seeded(lambda: call(student, model.train(), x, example), seed, device), example)
+        in_eval = output(call(student, model.eval(), x, example), example)
+    return in_train, in_eval
+
+
+@driver
+def zeroed_block_outputs(
+    student,
+    kwargs: dict[str, Any],
+    device: str,
+    dtype: torch.dtype,
+    seed: int,
+    k: int,
+    x: torch.Tensor,
+    example: dict[str, Any],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """In eval mode: the student's own model with ``blocks[k].fc2`` zeroed, and the same model without block ``k``."""
+    full = own_model(student, kwargs, device, dtype, seed)
+    state = full.state_dict()
+    for name in (f"blocks.{k}.fc2.weight", f"blocks.{k}.fc2.bias"):
+        if name not in state:
+            raise fail(
+                f"モデルに {name} がありません。まず{STRUCTURE_CHECK_JA}を直してください / "
+                f"your model has no {name}: fix {STRUCTURE_CHECK_EN} first",
+                example=example,
+            )
+        state[name].zero_()  # state_dict tensors share memory with the parameters
+    shorter = own_model(student, dict(kwargs, depth=kwargs["depth"] - 1), device, dtype, seed)
+    load(shorter, without_block(state, k), example=example, source=(f"ブロック {k} を除いた同じモデル", f"the same model minus block {k}"))
+    with torch.no_grad():
+        zeroed = output(call(student, full.eval(), x, example), example)
+        without = output(call(student, shorter.eval(), x, example), example)
+    return zeroed, without
+
+
+@driver
+def parameter_gradients(
+    student, kwargs: dict[str, Any], device: str, seed: int, x: torch.Tensor, example: dict[str, Any]
+) -> dict[str, Any]:
+    """The student's own model (float64, random weights, eval mode): its parameters' names and values,
+    which of them do not require grad, whether ``model(x)`` is connected to them, and which get no gradient from it."""
+    model = own_model(student, kwargs, device, torch.float64, seed).eval()
+    named = list(model.named_parameters())
+    facts: dict[str, Any] = {
+        "names": [name for name, _ in named],
+        "params": [p.detach() for _, p in named],
+        "frozen": [name for name, p in named if not p.requires_grad],
+        "connected": False,
+        "unreached": [],
+    }
+    if facts["frozen"]:
+        return facts
+    out = call(student, model, x.detach().requires_grad_(True), example)
+    facts["connected"] = isinstance(out, torch.Tensor) and out.requires_grad
+    if facts["connected"]:
+        upstream = S.make(tuple(out.shape), torch.float64, device, seed + 1)
+        grads = torch.autograd.grad(out, [p for _, p in named], upstream, allow_unused=True)
+        facts["unreached"] = [name for (name, _), g in zip(named, grads) if g is None]
+    return facts
+
+
+@driver
+def functional_forward(
+    student,
+    kwargs: dict[str, Any],
+    device: str,
+    seed: int,
+    names: list[str],
+    example: dict[str, Any],
+    x: torch.Tensor,
+    *params: torch.Tensor,
+) -> torch.Tensor:
+    """``model(x)`` with the parameters ``names`` set to ``params`` (torch.func.functional_call), for gradcheck.
+
+    The model is the student's own (float64, eval mode), as in :func:`parameter_gradients`.
+    """
+    model = own_model(student, kwargs, device, torch.float64, seed).eval()
+    return call(student, lambda x: torch.func.functional_call(model, dict(zip(names, params)), (x,)), x, example)
+
+
+@driver
+def construct(student, kwargs: dict[str, Any]) -> None:
+    """``ResidualMLP(**kwargs)``, for what it raises (nothing is returned)."""
+    student.ResidualMLP(**kwargs)
+
+
+# -- helpers for the drivers ------------------------------------------------------------------
 
 
 def build(student, kwargs: dict[str, Any]) -> nn.Module:
@@ -347,7 +507,7 @@ def build(student, kwargs: dict[str, Any]) -> nn.Module:
     return model
 
 
-def call(student, model: nn.Module, x: torch.Tensor, example: dict[str, Any]) -> Any:
+def call(student, model: Callable[[torch.Tensor], Any], x: torch.Tensor, example: dict[str, Any]) -> Any:
     """``model(x)``; what the student's forward raises is reported with the example."""
     try:
         return model(x)
@@ -357,23 +517,14 @@ def call(student, model: nn.Module, x: torch.Tensor, example: dict[str, Any]) ->
         raise student.error("model(x)", err, example) from err
 
 
-def assert_deterministic(
-    student, model: nn.Module, in_features: int, device: str, dtype: torch.dtype, seed: int, example: dict[str, Any]
-) -> None:
-    """Two calls on the same input in eval mode give the same output (on a batch large enough to show dropout)."""
-    probe = S.make((64, in_features), dtype, device, seed + 1)
-    example = dict(example, x=probe)
-    first, second = call(student, model, probe, example), call(student, model, probe, example)
-    if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and first.shape == second.shape:
-        assert_true(
-            torch.equal(first, second),
-            "評価モードなのに、同じ入力への出力が呼ぶたびに変わります (ドロップアウトが評価モードでも効いていませんか?) / "
-            "in eval mode the output changes from call to call for the same input (is dropout active in eval mode?)",
+def output(value: Any, example: dict[str, Any]) -> torch.Tensor:
+    """``value`` (what ``model(x)`` returned), detached to travel back as data; it must be a plain tensor."""
+    if type(value) not in (torch.Tensor, nn.Parameter):
+        raise fail(
+            f"model(x) は torch.Tensor を返す必要があります / model(x) must return a torch.Tensor, got {type(value).__qualname__}",
             example=example,
-            expected=first,
-            actual=second,
-            detail="期待 = 1 回目の呼び出し、実際 = 2 回目 / expected = the first call, actual = the second call",
         )
+    return value.detach()
 
 
 def randomize(model: nn.Module, seed: int) -> None:
@@ -391,19 +542,13 @@ def own_model(student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, 
     return model
 
 
-def reference_pair(
-    student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, example: dict[str, Any]
-) -> tuple[nn.Module, nn.Module]:
-    """The reference with random weights, and the student's model with those weights loaded strictly."""
-    expected_model = ref.ResidualMLP(**kwargs).to(device=device, dtype=dtype)
-    randomize(expected_model, seed)
-    mine = build(student, kwargs).to(device=device, dtype=dtype)
-    load_reference_weights(mine, expected_model, example=example)
-    return expected_model, mine
-
-
-def load_reference_weights(mine: nn.Module, expected_model: nn.Module, *, example: dict[str, Any], pointer: bool = True) -> None:
-    load(mine, expected_model.state_dict(), example=example, source=("参照実装", "the reference's"), pointer=pointer)
+def loaded_model(
+    student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, state: dict[str, torch.Tensor], example: dict[str, Any]
+) -> nn.Module:
+    """The student's model with the reference's weights ``state`` loaded strictly."""
+    model = build(student, kwargs).to(device=device, dtype=dtype)
+    load(model, state, example=example, source=REFERENCE_WEIGHTS)
+    return model
 
 
 def load(
@@ -418,12 +563,17 @@ def load(
     try:
         model.load_state_dict(state, strict=True)
     except Exception as err:  # noqa: BLE001 - RuntimeError for keys/shapes, anything from odd modules
-        ja = f"{source[0]}の state_dict があなたのモデルに strict に読み込めません"
-        en = f"{source[1]} state_dict does not load strictly into your model"
-        if pointer:
-            ja += f"。まず{STRUCTURE_CHECK_JA}を直してください"
-            en += f": fix {STRUCTURE_CHECK_EN} first"
-        raise fail(f"{ja} / {en}", example=example, detail=_first_lines(str(err), 6)) from None
+        raise load_failure(_first_lines(str(err), 6), example=example, source=source, pointer=pointer) from None
+
+
+def load_failure(detail: str, *, example: dict[str, Any], source: tuple[str, str], pointer: bool = True) -> CheckFailure:
+    """The failure for a state_dict (named by ``source``, ja and en) that did not load strictly; ``detail`` says why."""
+    ja = f"{source[0]}の state_dict があなたのモデルに strict に読み込めません"
+    en = f"{source[1]} state_dict does not load strictly into your model"
+    if pointer:
+        ja += f"。まず{STRUCTURE_CHECK_JA}を直してください"
+        en += f": fix {STRUCTURE_CHECK_EN} first"
+    return fail(f"{ja} / {en}", example=example, detail=detail)
 
 
 def without_block(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
