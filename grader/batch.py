@@ -119,7 +119,7 @@ def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
     from grader.cli import grade
 
     exercises = [registry.find(e) for e in settings.exercises]
-    extra = ["--isolate", "--timeout", str(settings.limits.call_timeout_s), "--memory", str(settings.limits.memory_mb)]
+    extra = ["--isolate", "--call-timeout", str(settings.limits.call_timeout_s), "--worker-memory", str(settings.limits.memory_mb)]
     with _session_lock:
         results = grade(exercises, Path(folder), settings.profile, extra)
     text = io.StringIO()

@@ -86,13 +86,15 @@ def _output(student: Any, key: str, static: Sequence[Any], inputs: Sequence[torc
 
 
 def _leaves(inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    return [x.detach().requires_grad_(x.is_floating_point()) for x in inputs]
+    # copies: in-process, the inputs share memory with gradcheck's own, which an in-place
+    # mistake would corrupt; in a worker they are copies anyway, so both modes agree
+    return [x.detach().clone().requires_grad_(x.is_floating_point()) for x in inputs]
 
 
 @driver
 def evaluate(student: Any, key: str, static: Sequence[Any], inputs: Sequence[torch.Tensor]) -> torch.Tensor:
     """The value of the function at ``inputs``."""
-    return _output(student, key, static, inputs).detach()
+    return _output(student, key, static, [x.detach().clone() for x in inputs]).detach()
 
 
 @driver

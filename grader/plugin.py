@@ -43,14 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("GRADER_ISOLATE", "") not in ("", "0"),
         help="run the student's code in worker processes (as batch grading does), not in this process",
     )
+    # --call-timeout and --worker-memory, not --timeout: the pytest-timeout plugin owns that name
     group.addoption(
-        "--timeout",
+        "--call-timeout",
         type=float,
         default=Limits.call_timeout_s,
         help="with --isolate: seconds one call of the student's code may take",
     )
     group.addoption(
-        "--memory",
+        "--worker-memory",
         type=int,
         default=Limits.memory_mb,
         help="with --isolate: megabytes of memory the student's code may use",
@@ -105,7 +106,7 @@ def runner(pytestconfig: pytest.Config) -> Iterator[InProcessRunner | IsolatedRu
             "(キットのフォルダで実行するか --target を指定してください / run from the kit's folder or pass --target)"
         )
     if pytestconfig.getoption("--isolate"):
-        limits = Limits(pytestconfig.getoption("--timeout"), pytestconfig.getoption("--memory"))
+        limits = Limits(pytestconfig.getoption("--call-timeout"), pytestconfig.getoption("--worker-memory"))
         chosen: InProcessRunner | IsolatedRunner = IsolatedRunner(target, limits)
     else:
         chosen = InProcessRunner(target)

@@ -58,6 +58,7 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
     torch.set_num_threads(1)
     if use_cuda and torch.cuda.is_available():
         torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
+        torch.cuda.device_count()  # so does this count (through NVML), until CUDA caches it
     else:
         _limit_memory(limits.memory_mb)
     sys.dont_write_bytecode = True  # torch's lazy imports must not write __pycache__ under the guard

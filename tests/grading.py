@@ -180,7 +180,7 @@ def _main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     extra = ["--isolate"] if spec.get("isolate") else []
     if spec.get("timeout_s"):
-        extra += ["--timeout", str(spec["timeout_s"])]
+        extra += ["--call-timeout", str(spec["timeout_s"])]
     for job in spec["jobs"]:
         results = grade_in_process([registry.find(job["exercise"])], Path(job["target"]), spec["profile"], extra)
         report.write_json(results, Path(job["json"]))

@@ -2,7 +2,9 @@
 
 Each check below is one property from the exercise's contract. Values are compared
 with reference/swish.py; structural properties (which graph node, what is saved for
-backward, which operators run) are measured with the instruments in grader/probes.py.
+backward, which operators run) are measured with the instruments in grader/probes.py,
+by drivers that run where the student's code runs and report plain facts together
+with the values they saw, so a structural point is only given with correct values.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from torch import nn
 from grader import strategies as S
 from grader.compare import assert_matches, assert_true
 from grader.devices import on_devices, on_each_device
+from grader.drivers import vjp
 from grader.feedback import CheckFailure, fail
+from grader.gradients import remote_function
 from grader.oracle import reference
 from grader.probes import aten_ops, saved_tensors
+from grader.runner import driver
 from grader.spec import check
 
 ref = reference("swish")
@@ -70,8 +75,8 @@ def test_backward_values(student, device, dtype, shape, seed, beta):
     beta = _as_beta(beta, x)
     upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
     example = dict(x=x, beta=beta, grad_output=upstream)
-    out = _connected_output(student.swish(x, beta), x, example=example)
-    (grad,) = torch.autograd.grad(out, x, upstream)
+    result = _connected(student.run(vjp, "swish", (x, beta), wrt=(0,), upstream=upstream), example=example)
+    (grad,) = result["grads"]
     expected = _reference_grads(x, beta, upstream)[0]
     assert_matches(grad, expected, what="d swish(x, beta) / dx", example=example)
 
@@ -92,8 +97,9 @@ def test_beta_gradient(student, device, dtype, shape, seed, beta, x_requires_gra
     beta_t = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True)
     upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
     example = dict(x=x, beta=beta_t, grad_output=upstream)
-    out = _connected_output(student.swish(x, beta_t), beta_t, example=example)
-    (grad,) = torch.autograd.grad(out, beta_t, upstream, allow_unused=True)
+    # the gradient is taken for beta only; x keeps its own requires_grad
+    result = _connected(student.run(vjp, "swish", (x, beta_t), wrt=(1,), upstream=upstream), example=example)
+    (grad,) = result["grads"]
     if grad is None:
         raise fail(
             "beta に勾配が流れません (backward が beta に None を返しています) / "
@@ -118,7 +124,7 @@ def test_beta_gradient(student, device, dtype, shape, seed, beta, x_requires_gra
 def test_gradcheck(student, device, shape, seed, beta):
     x = S.make(shape, torch.float64, device, seed, requires_grad=True)
     example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
-    _run_gradcheck(torch.autograd.gradcheck, _with_beta(student.swish, beta), x, "gradcheck", example)
+    _run_gradcheck(torch.autograd.gradcheck, remote_function(student, swish_at, beta), x, "gradcheck", example)
 
 
 @check(
@@ -137,7 +143,7 @@ def test_gradcheck(student, device, shape, seed, beta):
 def test_gradgradcheck(student, device, shape, seed, beta):
     x = S.make(shape, torch.float64, device, seed, requires_grad=True)
     example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
-    _run_gradcheck(torch.autograd.gradgradcheck, _with_beta(student.swish, beta), x, "gradgradcheck", example)
+    _run_gradcheck(torch.autograd.gradgradcheck, remote_function(student, swish_at, beta), x, "gradgradcheck", example)
 
 
 # -- structure: which node, what is saved, what is touched -------------------------------
@@ -157,18 +163,21 @@ def test_gradgradcheck(student, device, shape, seed, beta):
 def test_uses_custom_function(student, device, shape, seed, beta):
     x = S.make(shape, torch.float32, device, seed, requires_grad=True)
     beta = _as_beta(beta, x)
+    module_beta = float(beta) if isinstance(beta, torch.Tensor) else beta
     example = dict(x=x, beta=beta)
-    out, ops = aten_ops(lambda: student.swish(x, beta))
-    _assert_custom_node(student, out, "swish(x, beta)", example)
-    used = sorted({op for op in ops if op in SILU_OPS})
+    seen = student.run(custom_function_facts, x, beta, module_beta)
+    _assert_custom_node(seen["node"], "swish(x, beta)", example)
+    used = seen["silu_ops"]
     assert_true(
         not used,
         f"swish(x, beta) の中で {', '.join(used)} が呼ばれています: F.silu を使わずに実装してください / "
         f"swish(x, beta) dispatches {', '.join(used)}: implement it without F.silu",
         example=example,
     )
-    module = student.Swish(float(beta) if isinstance(beta, torch.Tensor) else beta).to(device)
-    _assert_custom_node(student, module(x), "Swish(beta)(x)", example)
+    # the node and the operators were seen where your code runs: they count with correct values only
+    assert_matches(seen["out"], ref.swish(x.detach(), beta), what="swish(x, beta)", example=example)
+    _assert_custom_node(seen["module_node"], "Swish(beta)(x)", example)
+    assert_matches(seen["module_out"], ref.swish(x.detach(), module_beta), what="Swish(beta)(x)", example=example)
 
 
 @check(
@@ -186,21 +195,22 @@ def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
     x = S.make((rows, cols), torch.float32, device, seed, requires_grad=True)
     beta = torch.tensor(beta, device=device, requires_grad=True) if tensor_beta else beta
     example = dict(x=x, beta=beta)
-    out, saved = saved_tensors(lambda: student.swish(x, beta))
-    ctx = getattr(out, "grad_fn", None)  # for a custom Function, the ctx of forward is the graph node
-    kept_on_ctx = [v for v in getattr(ctx, "__dict__", {}).values() if isinstance(v, torch.Tensor)]
+    seen = student.run(kept_for_backward, x, beta)
     # beta (a float or a 0-dim tensor) may be saved as a 1-element tensor; anything larger must be x itself
-    extra = [t for t in saved + kept_on_ctx if t.numel() > 1 and not _same_memory(t, x)]
+    extra = [t for t in seen["kept"] if t["numel"] > 1 and not t["is_x"]]
     if extra:
         allowed = x.numel() * x.element_size()
-        total = sum(t.numel() * t.element_size() for t in saved + kept_on_ctx if t.numel() > 1)
+        total = sum(t["bytes"] for t in seen["kept"] if t["numel"] > 1)
         raise fail(
             f"x 以外のテンソルが backward 用に保存されています ({total} バイト、F.silu は x の {allowed} バイトだけ) / "
             f"tensors other than x are kept for backward ({total} bytes; F.silu keeps only x, {allowed} bytes)",
             example=example,
             detail="保存された余分なテンソル / extra saved tensors: "
-            + ", ".join(f"shape={tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" for t in extra),
+            + ", ".join(f"shape={t['shape']} {str(t['dtype']).removeprefix('torch.')}" for t in extra),
         )
+    # what was saved was seen where your code runs: it counts with correct values only
+    expected = ref.swish(x.detach(), beta.detach() if tensor_beta else beta)
+    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
 
 
 @check(
@@ -223,28 +233,29 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
     if isinstance(beta, torch.Tensor):
         beta.requires_grad_(requires_grad)
     inputs = {"x": x} if not isinstance(beta, torch.Tensor) else {"x": x, "beta": beta}
-    before = {name: (t.detach().clone(), t._version) for name, t in inputs.items()}
-    example = dict(x=x.detach().clone(), beta=beta.detach().clone() if isinstance(beta, torch.Tensor) else beta)
-    out = student.swish(x, beta)
-    wrt = [t for t in inputs.values() if t.requires_grad]
-    if wrt and isinstance(out, torch.Tensor) and out.requires_grad:
-        torch.autograd.grad(out, wrt, torch.ones_like(out), allow_unused=True)
-    for name, t in inputs.items():
-        values, version = before[name]
-        changed = not torch.equal(t.detach(), values)
+    before = {name: t.detach().clone() for name, t in inputs.items()}
+    example = dict(x=before["x"], beta=before.get("beta", beta))
+    seen = student.run(inputs_after_swish, x, beta)
+    for name, values in before.items():
+        after = seen["inputs"][name]
+        changed = not torch.equal(after["values"], values)
+        versions = after["versions"]
         assert_true(
-            t._version == version and not changed,
+            versions[0] == versions[1] and not changed,
             f"swish(x, beta) が入力 {name} をインプレースで書き換えました / swish(x, beta) changed its input {name} in place"
             + (
                 ""
                 if changed
                 else " (値は元に戻っていますが、インプレース演算の跡がバージョン番号に残っています / the values were "
-                f"put back, but the in-place operations show in its version counter: {version} -> {t._version})"
+                f"put back, but the in-place operations show in its version counter: {versions[0]} -> {versions[1]})"
             ),
             example=example,
             expected=values if changed else None,
-            actual=t.detach() if changed else None,
+            actual=after["values"] if changed else None,
         )
+    # the version counters were read where your code runs: they count with correct values only
+    expected = ref.swish(before["x"], before.get("beta", beta))
+    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
 
 
 # -- robustness: large values, odd layouts ---------------------------------------------------
@@ -267,7 +278,10 @@ def test_large_inputs(student, device, dtype, data, beta, tensor_beta):
     x = data.draw(S.large_inputs(dtype, device), label="x").requires_grad_(True)
     beta = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True) if tensor_beta else beta
     example = dict(x=x, beta=beta)
-    out = student.swish(x, beta)
+    upstream = torch.ones_like(x)
+    wrt = (0, 1) if tensor_beta else (0,)
+    result = student.run(vjp, "swish", (x, beta), wrt=wrt, upstream=upstream)
+    out = result["out"]
     expected_out = ref.swish(x.detach(), beta.detach() if tensor_beta else beta)
     assert_true(
         isinstance(out, torch.Tensor) and bool(torch.isfinite(out).all()),
@@ -277,9 +291,7 @@ def test_large_inputs(student, device, dtype, data, beta, tensor_beta):
         actual=out,
     )
     assert_matches(out, expected_out, what="swish(x, beta)", example=example)
-    wrt = [x, beta] if tensor_beta else [x]
-    upstream = torch.ones_like(x)
-    grads = torch.autograd.grad(_connected_output(out, x, example=example), wrt, upstream, allow_unused=True)
+    grads = _connected(result, example=example)["grads"]
     expected = _reference_grads(x, beta, upstream)
     for name, grad, want in zip(("x", "beta"), grads, expected):
         if grad is None:  # a missing gradient for beta costs test_beta_gradient, not this check
@@ -310,15 +322,12 @@ def test_empty_and_noncontiguous(student, device, dtype, data, beta):
     x = base.detach().requires_grad_(True)  # a leaf with the same (odd) strides
     upstream = S.make(tuple(x.shape), dtype, device, 7, low=-1.0, high=1.0)
     example = dict(layout=layout, x=x, beta=beta, grad_output=upstream)
+    seen = student.run(swish_both_layouts, x, beta, upstream)
     # the same values laid out contiguously: what your own code gives there is the target
-    x_plain = x.detach().contiguous().requires_grad_(True)
-    want = student.swish(x_plain, beta)
-    (want_grad,) = torch.autograd.grad(want, x_plain, upstream) if want.requires_grad else (None,)
-    out = _connected_output(student.swish(x, beta), x, example=example)
-    assert_matches(out, want.detach(), what=f"swish(x, beta) ({layout})", example=example)
-    (grad,) = torch.autograd.grad(out, x, upstream)
-    if want_grad is not None:
-        assert_matches(grad, want_grad, what=f"d swish(x, beta) / dx ({layout})", example=example)
+    plain, odd = seen["contiguous"], _connected(seen["odd"], example=example)
+    assert_matches(odd["out"], plain["out"], what=f"swish(x, beta) ({layout})", example=example)
+    if plain["grads"] is not None:
+        assert_matches(odd["grads"][0], plain["grads"][0], what=f"d swish(x, beta) / dx ({layout})", example=example)
 
 
 # -- the Swish module ----------------------------------------------------------------------
@@ -335,9 +344,9 @@ def test_empty_and_noncontiguous(student, device, dtype, data, beta):
 @given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.MODULE_BETAS, learnable=st.booleans())
 def test_module_values(student, device, dtype, shape, seed, beta, learnable):
     x = S.make(shape, dtype, device, seed)
-    module = student.Swish(beta, learnable=learnable).to(device=device, dtype=dtype)
     expected = ref.swish(x, beta)
-    assert_matches(module(x), expected, what=f"Swish({beta}, learnable={learnable})(x)", example=dict(x=x))
+    actual = student.run(module_output, beta, learnable, x)
+    assert_matches(actual, expected, what=f"Swish({beta}, learnable={learnable})(x)", example=dict(x=x))
 
 
 @check(
@@ -351,30 +360,35 @@ def test_module_values(student, device, dtype, shape, seed, beta, learnable):
 )
 @given(beta=S.MODULE_BETAS)
 def test_module_parameters(student, beta):
-    fixed = student.Swish(beta=beta)
-    params = dict(fixed.named_parameters())
+    seen = student.run(module_parameters, beta)
+    params = seen["fixed"]
     assert_true(
         not params,
         f"Swish(beta={beta}) (learnable=False) がパラメータ {sorted(params)} を登録しています / "
         f"Swish(beta={beta}) (learnable=False) registers parameters {sorted(params)}",
     )
-    default = dict(student.Swish().named_parameters())
+    default = seen["default"]
     assert_true(not default, f"Swish() がパラメータ {sorted(default)} を登録しています / Swish() registers parameters {sorted(default)}")
-    learnable = student.Swish(beta=beta, learnable=True)
-    params = dict(learnable.named_parameters())
-    b = getattr(learnable, "beta", None)
+    params, b = seen["learnable"], seen["beta"]
     assert_true(
-        isinstance(b, nn.Parameter) and list(params) == ["beta"] and params["beta"] is b,
+        b["is_parameter"] and list(params) == ["beta"] and b["is_registered"],
         f"Swish(beta={beta}, learnable=True) の beta が nn.Parameter として登録されていません "
         f"(登録されたパラメータ: {sorted(params)}) / Swish(beta={beta}, learnable=True).beta is not its one "
-        f"nn.Parameter named 'beta' (parameters: {sorted(params)}, beta is {type(b).__name__})",
+        f"nn.Parameter named 'beta' (parameters: {sorted(params)}, beta is {b['type']})",
     )
+    p = params["beta"]
+    value = p["value"]
     assert_true(
-        b.dim() == 0 and b.requires_grad and b.is_floating_point() and float(b.detach()) == beta,
+        len(p["shape"]) == 0
+        and p["requires_grad"]
+        and isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and value.numel() == 1
+        and float(value) == beta,
         f"Swish(beta={beta}, learnable=True).beta は値 {beta} の 0 次元の浮動小数点パラメータであるべきです / "
         f"Swish(beta={beta}, learnable=True).beta must be a 0-dim floating-point parameter holding {beta}",
         expected=torch.tensor(beta),
-        actual=b,
+        actual=value,
     )
 
 
@@ -392,29 +406,174 @@ def test_module_parameters(student, beta):
 def test_module_beta_gradient(student, device, dtype, shape, seed, beta):
     x = S.make(shape, dtype, device, seed)
     upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
-    module = student.Swish(beta, learnable=True).to(device=device, dtype=dtype)
     example = dict(x=x, beta=beta, grad_output=upstream)
-    b = getattr(module, "beta", None)
+    seen = student.run(module_beta_gradient, beta, x, upstream)
     assert_true(
-        isinstance(b, torch.Tensor) and b.requires_grad,
+        seen["beta"] is not None,
         "Swish(beta, learnable=True).beta が勾配を必要とするテンソルではありません / "
         "Swish(beta, learnable=True).beta is not a tensor that requires grad",
         example=example,
     )
-    out = module(x)
     assert_true(
-        isinstance(out, torch.Tensor) and out.requires_grad,
+        seen["connected"],
         "Swish の出力が beta とつながっていません / the output of Swish is not connected to beta",
         example=example,
     )
-    (grad,) = torch.autograd.grad(out, b, upstream, allow_unused=True)
     assert_true(
-        grad is not None,
+        seen["grad"] is not None,
         "Swish.beta に勾配が流れません / no gradient reaches Swish.beta",
         example=example,
     )
-    expected = _reference_grads(x, b.detach(), upstream)[1]
-    assert_matches(grad, expected, what="d Swish(beta, learnable=True)(x) / d beta", example=example)
+    expected = _reference_grads(x, seen["beta"], upstream)[1]
+    assert_matches(seen["grad"], expected, what="d Swish(beta, learnable=True)(x) / d beta", example=example)
+
+
+# -- drivers: these run where the student's code runs ----------------------------------------
+
+
+@driver
+def swish_at(student: Any, beta: float | None, x: torch.Tensor) -> torch.Tensor:
+    """``swish(x)`` (the default beta) when ``beta`` is None, else ``swish(x, beta)``: what gradcheck differentiates.
+
+    Your code gets its own copy of ``x``: gradcheck reuses its inputs, and in a worker
+    an in-place change to ``x`` could never reach them, so here it must not either
+    (test_input_unchanged is the check for in-place changes).
+    """
+    x = x.clone()
+    return student.swish(x) if beta is None else student.swish(x, beta)
+
+
+@driver
+def custom_function_facts(student: Any, x: torch.Tensor, beta: Any, module_beta: float) -> dict[str, Any]:
+    """``swish(x, beta)`` and ``Swish(module_beta)(x)``: their values, their graph nodes, and the SiLU operators dispatched."""
+    out, ops = aten_ops(lambda: student.swish(x, beta))
+    facts = {"out": _detached(out), "node": _node(student, out), "silu_ops": sorted({op for op in ops if op in SILU_OPS})}
+    module_out = student.Swish(module_beta).to(x.device)(x)
+    return {**facts, "module_out": _detached(module_out), "module_node": _node(student, module_out)}
+
+
+@driver
+def kept_for_backward(student: Any, x: torch.Tensor, beta: Any) -> dict[str, Any]:
+    """``swish(x, beta)`` and every tensor kept for backward (saved, or left on ``ctx``): shape, dtype, size, is it x."""
+    out, saved = saved_tensors(lambda: student.swish(x, beta))
+    ctx = getattr(out, "grad_fn", None)  # for a custom Function, the ctx of forward is the graph node
+    kept_on_ctx = [v for v in getattr(ctx, "__dict__", {}).values() if isinstance(v, torch.Tensor)]
+    kept = [
+        {
+            "shape": tuple(t.shape),
+            "dtype": t.dtype,
+            "numel": t.numel(),
+            "bytes": t.numel() * t.element_size(),
+            "is_x": _same_memory(t, x),
+        }
+        for t in saved + kept_on_ctx
+    ]
+    return {"out": _detached(out), "kept": kept}
+
+
+@driver
+def inputs_after_swish(student: Any, x: torch.Tensor, beta: Any) -> dict[str, Any]:
+    """``swish(x, beta)``, then backward (ones) to the inputs that require grad; each input's values and version counter (before, after)."""
+    inputs = {"x": x} if not isinstance(beta, torch.Tensor) else {"x": x, "beta": beta}
+    versions = {name: t._version for name, t in inputs.items()}
+    out = student.swish(x, beta)
+    wrt = [t for t in inputs.values() if t.requires_grad]
+    if wrt and isinstance(out, torch.Tensor) and out.requires_grad:
+        torch.autograd.grad(out, wrt, torch.ones_like(out), allow_unused=True)
+    return {
+        "out": _detached(out),
+        "inputs": {
+            name: {"values": t.detach().clone(), "versions": (versions[name], t._version)} for name, t in inputs.items()
+        },
+    }
+
+
+@driver
+def swish_both_layouts(student: Any, x: torch.Tensor, beta: float, upstream: torch.Tensor) -> dict[str, Any]:
+    """``swish(x, beta)`` and d/dx · upstream, for ``x`` as laid out (odd strides) and for a contiguous copy of it."""
+    return {"contiguous": _swish_vjp(student, x.detach().contiguous(), beta, upstream), "odd": _swish_vjp(student, x, beta, upstream)}
+
+
+@driver
+def module_output(student: Any, beta: float, learnable: bool, x: torch.Tensor) -> Any:
+    """``Swish(beta, learnable=learnable)(x)``, the module moved to x's device and dtype."""
+    module = student.Swish(beta, learnable=learnable).to(device=x.device, dtype=x.dtype)
+    return _detached(module(x))
+
+
+@driver
+def module_parameters(student: Any, beta: float) -> dict[str, Any]:
+    """The parameters of ``Swish(beta=beta)``, ``Swish()`` and ``Swish(beta=beta, learnable=True)``, and what that last one's ``beta`` is."""
+    fixed = _parameters(student.Swish(beta=beta))
+    default = _parameters(student.Swish())
+    learnable = student.Swish(beta=beta, learnable=True)
+    b = getattr(learnable, "beta", None)
+    registered = dict(learnable.named_parameters())
+    return {
+        "fixed": fixed,
+        "default": default,
+        "learnable": _parameters(learnable),
+        "beta": {
+            "type": type(b).__name__,
+            "is_parameter": isinstance(b, nn.Parameter),
+            "is_registered": registered.get("beta") is b,
+        },
+    }
+
+
+@driver
+def module_beta_gradient(student: Any, beta: float, x: torch.Tensor, upstream: torch.Tensor) -> dict[str, Any]:
+    """For ``Swish(beta, learnable=True)`` moved to x's device and dtype: its beta, and d module(x) / d beta · upstream."""
+    module = student.Swish(beta, learnable=True).to(device=x.device, dtype=x.dtype)
+    b = getattr(module, "beta", None)
+    seen: dict[str, Any] = {"beta": None, "connected": False, "grad": None}
+    if not (isinstance(b, torch.Tensor) and b.requires_grad):
+        return seen
+    seen["beta"] = b.detach().clone()
+    out = module(x)
+    seen["connected"] = isinstance(out, torch.Tensor) and out.requires_grad
+    if seen["connected"]:
+        (seen["grad"],) = torch.autograd.grad(out, b, upstream, allow_unused=True)
+    return seen
+
+
+def _swish_vjp(student: Any, x: torch.Tensor, beta: float, upstream: torch.Tensor) -> dict[str, Any]:
+    """What :func:`grader.drivers.vjp` gives for ``swish(x, beta)`` and d/dx, ``x`` kept as laid out."""
+    x = x.detach().requires_grad_(True)  # detach keeps the strides: the same layout, as a leaf
+    out = student.swish(x, beta)
+    result: dict[str, Any] = {"out": _detached(out), "connected": False, "grads": None}
+    if isinstance(out, torch.Tensor):
+        result["connected"] = out.requires_grad
+        if out.requires_grad and out.shape == upstream.shape:
+            result["grads"] = list(torch.autograd.grad(out, x, upstream))
+    return result
+
+
+def _detached(out: Any) -> Any:
+    return out.detach() if isinstance(out, torch.Tensor) else out
+
+
+def _node(student: Any, out: Any) -> dict[str, Any]:
+    """The graph node of ``out``: its type's name, and whether it is the backward of the student's SwishFunction."""
+    node = getattr(out, "grad_fn", None)
+    forward_cls = getattr(node, "_forward_cls", None)
+    return {
+        "type": type(node).__name__,
+        "is_swish_function": forward_cls is not None and forward_cls is getattr(student, "SwishFunction", None),
+    }
+
+
+def _parameters(module: nn.Module) -> dict[str, dict[str, Any]]:
+    """``module.named_parameters()`` as data: name -> shape, dtype, requires_grad and value."""
+    return {
+        name: {"shape": tuple(p.shape), "dtype": p.dtype, "requires_grad": p.requires_grad, "value": p.detach().clone()}
+        for name, p in module.named_parameters()
+    }
+
+
+def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
+    """``t`` is ``x`` itself (or a view of exactly its elements), not a copy."""
+    return t.data_ptr() == x.data_ptr() and t.shape == x.shape
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -425,10 +584,6 @@ def _as_beta(beta: Any, x: torch.Tensor) -> Any:
     if isinstance(beta, tuple):
         return torch.tensor(beta[1], dtype=x.dtype, device=x.device)
     return beta
-
-
-def _with_beta(fn: Any, beta: float | None) -> Any:
-    return (lambda t: fn(t)) if beta is None else (lambda t: fn(t, beta))
 
 
 def _reference_grads(
@@ -444,21 +599,21 @@ def _reference_grads(
     return grad_x, None
 
 
-def _connected_output(out: Any, source: torch.Tensor, *, example: dict) -> torch.Tensor:
-    """The student's output, provided it is a tensor of the input's shape that autograd can follow back."""
-    x = example.get("x", source)
+def _connected(result: dict[str, Any], *, example: dict) -> dict[str, Any]:
+    """A vjp driver's ``result``, provided its output is a tensor of x's shape that autograd could follow back."""
+    out, x = result["out"], example["x"]
     assert_true(
         isinstance(out, torch.Tensor) and out.shape == x.shape,
         "swish(x, beta) は x と同じ形のテンソルを返す必要があります / swish(x, beta) must return a tensor shaped like x",
         example=example,
     )
     assert_true(
-        out.requires_grad,
+        result["connected"],
         "swish(x, beta) の出力が入力とつながっていません (requires_grad=False) / "
         "the output of swish(x, beta) is not connected to its inputs (requires_grad=False)",
         example=example,
     )
-    return out
+    return result
 
 
 def _run_gradcheck(checker: Any, fn: Any, x: torch.Tensor, name: str, example: dict) -> None:
@@ -475,17 +630,11 @@ def _run_gradcheck(checker: Any, fn: Any, x: torch.Tensor, name: str, example: d
         ) from None
 
 
-def _assert_custom_node(student: Any, out: Any, what: str, example: dict) -> None:
-    node = getattr(out, "grad_fn", None)
-    forward_cls = getattr(node, "_forward_cls", None)
+def _assert_custom_node(node: dict[str, Any], what: str, example: dict) -> None:
+    """``node`` (from :func:`_node`) is the backward of SwishFunction."""
     assert_true(
-        forward_cls is not None and forward_cls is getattr(student, "SwishFunction", None),
-        f"{what} の計算グラフのノードが SwishFunction ではありません ({type(node).__name__}) / "
-        f"the graph node of {what} is {type(node).__name__}, not SwishFunction's backward",
+        node["is_swish_function"],
+        f"{what} の計算グラフのノードが SwishFunction ではありません ({node['type']}) / "
+        f"the graph node of {what} is {node['type']}, not SwishFunction's backward",
         example=example,
     )
-
-
-def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
-    """``t`` is ``x`` itself (or a view of exactly its elements), not a copy."""
-    return t.data_ptr() == x.data_ptr() and t.shape == x.shape

@@ -1,6 +1,10 @@
-"""forward scales x in place and divides it back: x changes (breaking gradcheck, which reuses x), an expanded x cannot be written."""
+"""forward scales x in place and divides it back: x changes (its version counter shows it), and an expanded x cannot be written.
 
-EXPECTED_FAILURES = {"test_empty_and_noncontiguous", "test_gradcheck", "test_input_unchanged"}
+gradcheck runs in the grading process and hands the student's code copies, so the in-place change
+costs test_input_unchanged, not gradcheck.
+"""
+
+EXPECTED_FAILURES = {"test_empty_and_noncontiguous", "test_input_unchanged"}
 
 PATCH = [
     (

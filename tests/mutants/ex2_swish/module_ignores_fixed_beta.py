@@ -1,6 +1,7 @@
 """Swish.forward drops a fixed (non-learnable) beta and computes swish(x) with beta = 1."""
 
-EXPECTED_FAILURES = {"test_module_values"}
+# the custom-node check is believed only together with correct values, Swish(beta)(x)'s included
+EXPECTED_FAILURES = {"test_module_values", "test_uses_custom_function"}
 
 PATCH = [
     (
