@@ -45,17 +45,21 @@ def build_class(root: Path) -> dict[str, dict[str, float]]:
     stubs = {e: (ROOT / "exercises" / f"{e}.py").read_text(encoding="utf-8") for e in EXERCISES}
     student("correct_both", solutions, FULL)
     student("correct_ex1_only", {"ex1_last_token": solutions["ex1_last_token"]}, {"ex1_last_token": 18.0})
-    for variant in [*files(VARIANTS / "ex1_last_token"), *files(VARIANTS / "ex4_sgdr")]:
+    for variant in [p for p in files(VARIANTS) if p.parent.name in EXERCISES]:
         exercise_id = variant.parent.name
         student(f"variant_{variant.stem}", {exercise_id: student_source(variant)}, {exercise_id: FULL[exercise_id]})
     student("stubs", stubs, {})
     student("empty_folder", {}, {})
-    for mutant in files(MUTANTS / "ex1_last_token"):
+    for mutant in of_exercise(files(MUTANTS), "ex1_last_token"):
         student(f"mutant_{mutant.stem}", {"ex1_last_token": student_source(mutant)}, {"ex1_last_token": expected_score(mutant)})
-    for hostile in files(HOSTILE / "ex1_last_token"):
+    for hostile in of_exercise(files(HOSTILE), "ex1_last_token"):
         sources = {"ex1_last_token": student_source(hostile), "ex4_sgdr": solutions["ex4_sgdr"]}
         student(f"hostile_{hostile.stem}", sources, {"ex1_last_token": expected_score(hostile), "ex4_sgdr": 14.0})
     return expected
+
+
+def of_exercise(sources: list[Path], exercise_id: str) -> list[Path]:
+    return [p for p in sources if p.parent.name == exercise_id]
 
 
 def batch_command(submissions: Path, out: Path, workers: int) -> list[str]:

@@ -1,11 +1,15 @@
 """Exercise 5: Transformer building blocks (ex5_transformer.py).
 
-Each check below is one property from the exercise's contract. Values are compared with
-reference/ after loading the reference's weights into the student's module (a strict
-``load_state_dict``, so the chapter's names matter). The structural properties (fully
-masked rows, masking, causality, permutation equivariance, dropout, gradients, vectorised
-heads) are checked on the student's own modules against themselves, so a wrong formula
-costs the value checks and not those.
+Each check below is one property from the exercise's contract. The student's modules are
+built, run and differentiated by the drivers (see "drivers" below), wherever the student's
+code runs; the checks compare what comes back. Values are compared with reference/ after
+loading the reference's weights into the student's module (a strict ``load_state_dict``,
+so the chapter's names matter). The structural properties (fully masked rows, masking,
+causality, permutation equivariance, dropout) are checked on the student's own modules
+against themselves, so a wrong formula costs the value checks and not those. What can
+only be measured where the student's code runs (operator counts, how often self.dropout
+runs, which parameters get a gradient) is believed only together with outputs that match
+the reference, so those checks share the reference's weights too.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -26,6 +31,7 @@ from grader.devices import FULL, HALF, on_devices, on_each_device
 from grader.feedback import fail
 from grader.oracle import reference
 from grader.probes import aten_ops
+from grader.runner import driver
 from grader.spec import check
 
 ref = reference("transformer")
@@ -55,17 +61,66 @@ def seeded(seed: int, device: str) -> Iterator[None]:
             yield
 
 
-def share_weights(module: nn.Module, reference: nn.Module, what: str) -> None:
+@dataclass(frozen=True)
+class Recipe:
+    """How one of the exercise's modules is built, the same way for the student's (in a driver) and the reference's.
+
+    ``<cls>(*args, **kwargs)`` with its parameters drawn under ``seed``, moved to ``device``
+    (and ``dtype``, when given), put in eval mode if ``eval_mode``. A driver then loads
+    ``state`` (the reference's ``state_dict()``, computed in the grading process) strictly,
+    when there is one.
+    """
+
+    cls: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+    dtype: torch.dtype | None = None
+    eval_mode: bool = True
+    state: dict[str, torch.Tensor] | None = None
+
+
+def make(factory: Any, recipe: Recipe) -> nn.Module:
+    """``recipe`` built with ``factory`` (a class of the student's or of the reference), without its ``state``."""
+    module = build(factory, recipe.seed, *recipe.args, **recipe.kwargs)
+    module = module.to(device=recipe.device) if recipe.dtype is None else module.to(device=recipe.device, dtype=recipe.dtype)
+    return module.eval() if recipe.eval_mode else module
+
+
+def student_module(student: Any, recipe: Recipe) -> nn.Module:
+    """The student's module built from ``recipe``, holding the reference's weights when the recipe has them."""
+    module = make(getattr(student, recipe.cls), recipe)
+    if recipe.state is not None:
+        share_weights(module, recipe.state, recipe.cls)
+    return module
+
+
+def share_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
     """Load the reference's state into the student's module (strict), with a readable failure."""
     try:
-        module.load_state_dict(reference.state_dict(), strict=True)
+        module.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise fail(
             f"参照実装の重みを {what} に読み込めません (state_dict の名前か形が違います) / "
             f"cannot load the reference's weights into {what}: its state_dict names or shapes differ",
-            example=dict(expected_keys=sorted(reference.state_dict()), actual_keys=sorted(module.state_dict())),
+            example=dict(expected_keys=sorted(state), actual_keys=sorted(module.state_dict())),
             detail=str(err).strip(),
         ) from None
+
+
+def reference_of(recipe: Recipe) -> nn.Module:
+    """The reference's module built from ``recipe`` (a TransformerBlock with its LayerNorms at random)."""
+    factory = getattr(ref, recipe.cls)
+    if recipe.cls == "TransformerBlock":
+        factory = lambda *args, **kwargs: randomize_norms(ref.TransformerBlock(*args, **kwargs), recipe.seed)  # noqa: E731
+    return make(factory, recipe)
+
+
+def shared(recipe: Recipe) -> tuple[Recipe, nn.Module]:
+    """The reference's module for ``recipe``, and ``recipe`` carrying its weights for the student's module."""
+    module = reference_of(recipe)
+    return replace(recipe, state=dict(module.state_dict())), module
 
 
 def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
@@ -76,6 +131,17 @@ def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
             f"{what}.{name} が {kind.__name__} ではありません / {what}.{name} must be an {kind.__name__}, "
             f"got {type(value).__name__}"
         )
+    return value
+
+
+def detached(value: Any) -> Any:
+    """``value`` with every tensor in it detached (in tuples, lists and dicts too): data to send back."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if type(value) in (tuple, list):
+        return type(value)(detached(v) for v in value)
+    if type(value) is dict:
+        return {k: detached(v) for k, v in value.items()}
     return value
 
 
@@ -124,16 +190,28 @@ def randomize_norms(block: nn.Module, seed: int) -> nn.Module:
 MODULES = ("MultiHeadAttention", "TransformerBlock (post-norm)", "TransformerBlock (pre-norm)")
 
 
-def self_attention(student, module: str, config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype):
-    """The student's ``module`` in eval mode: its name for messages, the module, and ``f(x, mask=None)``."""
+def mha_recipe(config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype) -> Recipe:
+    """MultiHeadAttention(d_model, num_heads, bias=bias) of ``config``, in eval mode."""
+    return Recipe("MultiHeadAttention", (config.d_model, config.num_heads), dict(bias=config.bias), seed, device, dtype)
+
+
+def self_attention(module: str, config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype) -> tuple[str, Recipe]:
+    """The student's ``module`` in eval mode: its name for messages, and its recipe."""
     d_model, H = config.d_model, config.num_heads
     if module == "MultiHeadAttention":
-        mha = build(student.MultiHeadAttention, seed, d_model, H, bias=config.bias).to(device=device, dtype=dtype).eval()
-        return f"MultiHeadAttention({d_model}, {H}, bias={config.bias})", mha, lambda x, mask=None: mha(x, x, x, mask)
+        return f"MultiHeadAttention({d_model}, {H}, bias={config.bias})", mha_recipe(config, seed, device, dtype)
     norm_first = module.endswith("(pre-norm)")
-    block = build(student.TransformerBlock, seed, d_model, H, 2 * d_model, norm_first=norm_first)
-    block = block.to(device=device, dtype=dtype).eval()
-    return f"TransformerBlock({d_model}, {H}, {2 * d_model}, norm_first={norm_first})", block, block
+    recipe = Recipe("TransformerBlock", (d_model, H, 2 * d_model), dict(norm_first=norm_first), seed, device, dtype)
+    return f"TransformerBlock({d_model}, {H}, {2 * d_model}, norm_first={norm_first})", recipe
+
+
+def self_attention_args(cls: str, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[Any, ...]:
+    """The arguments of ``cls``'s self-attention on ``x``: (x, x, x, mask) for an attention module, (x, mask) for a block."""
+    if cls == "TransformerBlock":
+        return (x,) if mask is None else (x, mask)
+    if cls == "AttentionHead":
+        return (x, x, x) if mask is None else (x, x, x, mask)
+    return (x, x, x, mask)
 
 
 def sizes_of(config: S.AttentionConfig) -> dict[str, int]:
@@ -159,6 +237,136 @@ def assert_dropout_applied(noisy: torch.Tensor, clean: torch.Tensor, p: float, *
         what="train-mode output",
         example=example,
     )
+
+
+# -- drivers: they run where the student's code runs, and return data -------------------------------------
+
+
+@driver
+def construct(student: Any, recipe: Recipe) -> None:
+    """Build the student's module (for the checks that expect the constructor to raise)."""
+    student_module(student, recipe)
+
+
+@driver
+def outputs(student: Any, recipe: Recipe, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """The student's module called on each argument tuple in ``calls``, without gradients."""
+    module = student_module(student, recipe)
+    with torch.no_grad():
+        return [detached(module(*args)) for args in calls]
+
+
+@driver
+def output_and_bias(student: Any, recipe: Recipe, args: tuple[Any, ...]) -> dict[str, Any]:
+    """MultiHeadAttention's output on ``args`` (no gradients), and its W_o.bias (None without a bias)."""
+    mha = student_module(student, recipe)
+    with torch.no_grad():
+        y = mha(*args)
+    bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
+    return detached(dict(y=y, bias=bias))
+
+
+@driver
+def positional_encoding(student: Any, recipe: Recipe, inputs: list[torch.Tensor] = ()) -> dict[str, Any]:
+    """PositionalEncoding's buffers: whether one is named pe, that table, and its outputs on ``inputs`` (no gradients)."""
+    module = student_module(student, recipe)
+    buffers = dict(module.named_buffers())
+    with torch.no_grad():
+        outs = [module(x) for x in inputs]
+    return detached(dict(registered="pe" in buffers, pe=buffers.get("pe"), outputs=outs))
+
+
+@driver
+def forward_op_counts(student: Any, jobs: list[tuple[Recipe, tuple[Any, ...]]]) -> list[tuple[Any, int]]:
+    """For each (recipe, args): the student's module's output on args, and how many aten operators it dispatched."""
+    results = []
+    for recipe, args in jobs:
+        module = student_module(student, recipe)
+        with torch.no_grad():
+            out, ops = aten_ops(lambda module=module, args=args: module(*args))
+        results.append((detached(out), len(ops)))
+    return results
+
+
+@driver
+def parameter_gradients(student: Any, recipe: Recipe, x: torch.Tensor, upstream: torch.Tensor) -> dict[str, Any]:
+    """The module's self-attention on ``x`` (AttentionHead: its context), and d out / d (x, each parameter) · upstream.
+
+    Returns ``out`` (None unless a tensor), whether it is connected to the graph, and
+    ``grads``: name -> gradient (None where none flowed; "x (input)" first), taken only
+    when ``out`` has ``upstream``'s shape.
+    """
+    module = student_module(student, recipe)
+    x = x.detach().requires_grad_(True)
+    out = module(*self_attention_args(recipe.cls, x))
+    if recipe.cls == "AttentionHead" and isinstance(out, tuple):
+        out = out[0]  # (context, weights)
+    if not isinstance(out, torch.Tensor):
+        return dict(out=None, connected=False, grads=None)
+    result: dict[str, Any] = dict(out=out.detach(), connected=out.requires_grad, grads=None)
+    if out.requires_grad and out.shape == upstream.shape:
+        named = dict(module.named_parameters())
+        grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
+        result["grads"] = dict(zip(["x (input)", *named], detached(list(grads))))
+    return result
+
+
+@driver
+def attention_dropout(student: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float, seed: int) -> dict:
+    """scaled_dot_product_attention(q, k, v): as it is, with dropout_p=p and training=False, and with training=True under ``seed``."""
+    call = student.scaled_dot_product_attention
+    plain = call(q, k, v)
+    evaluated = call(q, k, v, dropout_p=p, training=False)
+    with seeded(seed, q.device.type):
+        trained = call(q, k, v, dropout_p=p, training=True)
+    return detached(dict(plain=plain, evaluated=evaluated, trained=trained))
+
+
+@driver
+def eval_twice_then_train(
+    student: Any, recipe: Recipe, args: tuple[Any, ...], seed: int, identity: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The module on ``args`` in eval mode (twice) and in train mode under ``seed``, without gradients.
+
+    The nn.Linear submodules named in ``identity`` get the identity as their weight first.
+    """
+    module = student_module(student, recipe)
+    with torch.no_grad():
+        for name in identity:
+            linear = submodule(module, name, nn.Linear, recipe.cls)
+            linear.weight.copy_(torch.eye(linear.weight.shape[0], linear.weight.shape[1]))
+        clean = module.eval()(*args)
+        again = module(*args)
+        with seeded(seed, recipe.device):
+            noisy = module.train()(*args)
+    return detached(dict(clean=clean, again=again, noisy=noisy))
+
+
+@driver
+def block_dropout(student: Any, recipe: Recipe, x: torch.Tensor, seed: int) -> dict[str, Any]:
+    """A TransformerBlock with dropout and the same block with dropout=0 on ``x``, without gradients.
+
+    Returns its eval-mode output (twice), that of the block without dropout, its train-mode
+    output under ``seed``, and how many times self.dropout ran in that train-mode forward.
+    """
+    block = student_module(student, recipe)
+    without = student_module(student, replace(recipe, kwargs=dict(recipe.kwargs, dropout=0.0), state=None))
+    without.load_state_dict(block.state_dict())
+    calls: list[int] = []
+    hook = submodule(block, "dropout", nn.Dropout, "TransformerBlock").register_forward_hook(
+        lambda module, args, out: calls.append(1)
+    )
+    try:
+        with torch.no_grad():
+            clean = block.eval()(x)
+            plain = without(x)
+            again = block(x)
+            calls.clear()
+            with seeded(seed, recipe.device):
+                noisy = block.train()(x)
+    finally:
+        hook.remove()
+    return detached(dict(clean=clean, without=plain, again=again, noisy=noisy, calls=len(calls)))
 
 
 # -- scaled_dot_product_attention and causal_mask ----------------------------------------------------------
@@ -203,8 +411,7 @@ def test_fully_masked_rows(student, device, dtype, data, case):
         return
     config = data.draw(S.attention_configs())
     B, L, d_model = config.batch, config.query_len, config.d_model
-    mha = build(student.MultiHeadAttention, data.draw(S.SEEDS), d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
+    recipe = mha_recipe(config, data.draw(S.SEEDS), device, dtype)
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
     if case == "padding (B, 1, 1, S)":  # whole sequences with no key at all
         mask = data.draw(S.attention_masks((B, 1, 1, L), device, empty_rows=True))
@@ -215,16 +422,15 @@ def test_fully_masked_rows(student, device, dtype, data, case):
         empty, rows = (mask == 0).all(1), "y[:, (mask == 0).all(1)]"
         pick = lambda y: y[:, empty]  # noqa: E731
     example = dict(**sizes_of(config), bias=config.bias, x=x, mask=mask)
-    with torch.no_grad():
-        y = mha(x, x, x, mask)
+    result = student.run(output_and_bias, recipe, (x, x, x, mask))
+    y, bias = result["y"], result["bias"]
     assert_true(
         bool(torch.isfinite(y).all()),
         "MultiHeadAttention の出力に NaN か inf があります / MultiHeadAttention returned NaN or inf",
         example=example,
         actual=y,
     )
-    bias = submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").bias
-    expected = torch.zeros_like(pick(y)) if bias is None else bias.detach().expand_as(pick(y))
+    expected = torch.zeros_like(pick(y)) if bias is None else bias.expand_as(pick(y))
     assert_matches(
         pick(y),
         expected,
@@ -312,9 +518,9 @@ def test_attention_dropout(student, device, dtype):
         q, k = (S.make((4, 16, 4), dtype, device, seed + i, low=-1.0, high=1.0) for i in range(2))
         v = S.make((4, 16, 3), dtype, device, seed + 2)
         example = dict(q=q, k=k, v=v, dropout_p=p)
-        call = student.scaled_dot_product_attention
-        _, plain = pair(call(q, k, v), "scaled_dot_product_attention(q, k, v)", example)
-        _, evaluated = pair(call(q, k, v, dropout_p=p, training=False), "scaled_dot_product_attention(...)", example)
+        results = student.run(attention_dropout, q, k, v, p, seed)
+        _, plain = pair(results["plain"], "scaled_dot_product_attention(q, k, v)", example)
+        _, evaluated = pair(results["evaluated"], "scaled_dot_product_attention(...)", example)
         assert_matches(
             evaluated,
             plain,
@@ -323,8 +529,7 @@ def test_attention_dropout(student, device, dtype):
             what="scaled_dot_product_attention(q, k, v, dropout_p, training=False)[1]",
             example=example,
         )
-        with seeded(seed, device):
-            out, dropped = pair(call(q, k, v, dropout_p=p, training=True), "scaled_dot_product_attention(...)", example)
+        out, dropped = pair(results["trained"], "scaled_dot_product_attention(...)", example)
         assert_dropout_applied(dropped, plain, p, what="weights (training=True)", example=example)
         assert_matches(
             out,
@@ -353,27 +558,16 @@ def test_attention_dropout(student, device, dtype):
 def test_attention_head_values(student, device, dtype, data, cross, seed):
     config = data.draw(S.attention_configs(cross=cross))
     B, L, S_, d_model, d_k = config.batch, config.query_len, config.key_len, config.d_model, config.d_k
-    reference = build(ref.AttentionHead, seed, d_model, d_k).to(device=device, dtype=dtype)
-    head = build(student.AttentionHead, seed, d_model, d_k).to(device=device, dtype=dtype)
-    share_weights(head, reference, "AttentionHead")
+    recipe, reference = shared(Recipe("AttentionHead", (d_model, d_k), {}, seed, device, dtype, eval_mode=False))
     query, key, value = (data.draw(S.tensors((B, n, d_model), dtype, device)) for n in (L, S_, S_))
     shape = data.draw(st.sampled_from([None, (L, S_), (B, L, S_)]))
     mask = None if shape is None else data.draw(S.attention_masks(shape, device))
     example = dict(d_model=d_model, d_k=d_k, query=query, key=key, value=value, mask=mask)
-    with torch.no_grad():
-        context, weights = pair(head(query, key, value, mask), "AttentionHead.forward", example)
+    [result] = student.run(outputs, recipe, [(query, key, value, mask)])
+    context, weights = pair(result, "AttentionHead.forward", example)
     expected_context, expected_weights = expected_output(reference, dtype, query, key, value, mask)
     assert_matches(weights, expected_weights, what="weights = head(query, key, value, mask)[1]", example=example)
     assert_matches(context, expected_context, what="context = head(query, key, value, mask)[0]", example=example)
-
-
-def reference_and_student_mha(student, config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype):
-    """The reference MultiHeadAttention and the student's, both in eval mode, sharing the reference's weights."""
-    args = (config.d_model, config.num_heads)
-    reference = build(ref.MultiHeadAttention, seed, *args, bias=config.bias).to(device=device, dtype=dtype).eval()
-    mha = build(student.MultiHeadAttention, seed, *args, bias=config.bias).to(device=device, dtype=dtype).eval()
-    share_weights(mha, reference, "MultiHeadAttention")
-    return reference, mha
 
 
 @check(
@@ -388,11 +582,10 @@ def reference_and_student_mha(student, config: S.AttentionConfig, seed: int, dev
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(), seed=S.SEEDS)
 def test_mha_values(student, device, dtype, data, config, seed):
-    reference, mha = reference_and_student_mha(student, config, seed, device, dtype)
+    recipe, reference = shared(mha_recipe(config, seed, device, dtype))
     x = data.draw(S.tensors((config.batch, config.query_len, config.d_model), dtype, device, noncontiguous=None))
     example = dict(**sizes_of(config), bias=config.bias, x=x)
-    with torch.no_grad():
-        actual = mha(x, x, x)
+    [actual] = student.run(outputs, recipe, [(x, x, x)])
     assert_matches(actual, expected_output(reference, dtype, x, x, x), what="MultiHeadAttention(x, x, x)", example=example)
 
 
@@ -407,12 +600,11 @@ def test_mha_values(student, device, dtype, data, config, seed):
 @on_devices()
 @given(data=st.data(), config=S.attention_configs(cross=True), seed=S.SEEDS)
 def test_mha_cross_attention(student, device, dtype, data, config, seed):
-    reference, mha = reference_and_student_mha(student, config, seed, device, dtype)
+    recipe, reference = shared(mha_recipe(config, seed, device, dtype))
     B, L, S_, d_model = config.batch, config.query_len, config.key_len, config.d_model
     query, key, value = (data.draw(S.tensors((B, n, d_model), dtype, device)) for n in (L, S_, S_))
     example = dict(**sizes_of(config), query=query, key=key, value=value)
-    with torch.no_grad():
-        actual = mha(query, key, value)
+    [actual] = student.run(outputs, recipe, [(query, key, value)])
     expected = expected_output(reference, dtype, query, key, value)
     assert_matches(actual, expected, what="MultiHeadAttention(query, key, value)", example=example)
 
@@ -435,33 +627,31 @@ def test_mha_cross_attention(student, device, dtype, data, config, seed):
 def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
     allowed, hidden = data.draw(S.hiding_masks(name, config))
     mask = allowed.to(data.draw(st.sampled_from(S.MASK_DTYPES))).to(device)
-    mha = build(student.MultiHeadAttention, seed, config.d_model, config.num_heads, bias=config.bias)
-    mha = mha.to(device=device, dtype=dtype).eval()
+    recipe = mha_recipe(config, seed, device, dtype)
     B, L, S_, H, d_model = config.batch, config.query_len, config.key_len, config.num_heads, config.d_model
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
     kv = data.draw(S.tensors((B, S_, d_model), dtype, device))
     example = dict(**sizes_of(config), mask_shape=name, mask=mask, x=x, kv=kv)
-    with torch.no_grad():
-        y = mha(x, kv, kv, mask)
-        full = allowed.expand(B, H, L, S_).contiguous().to(device)
-        assert_matches(
-            y,
-            mha(x, kv, kv, full),
-            problem=f"{name} のマスクと、それを (B, num_heads, L, S) の bool に広げたマスクとで結果が違います / "
-            f"the {name} mask and the same mask expanded to a bool (B, num_heads, L, S) give different outputs",
-            what="MultiHeadAttention(x, kv, kv, mask)",
-            example=example,
-        )
-        changed = kv.clone()
-        changed[hidden.to(device)] = data.draw(S.tensors((int(hidden.sum()), d_model), dtype, device))
-        assert_matches(
-            mha(x, changed, changed, mask),
-            y,
-            problem="マスクで隠したキーと値を変えただけで出力が変わりました / changing only keys and values that the mask "
-            "hides from every query changed the output",
-            what="MultiHeadAttention(x, kv, kv, mask)",
-            example=dict(example, hidden_keys=hidden, kv_changed_where_hidden=changed),
-        )
+    full = allowed.expand(B, H, L, S_).contiguous().to(device)
+    changed = kv.clone()
+    changed[hidden.to(device)] = data.draw(S.tensors((int(hidden.sum()), d_model), dtype, device))
+    y, y_full, y_changed = student.run(outputs, recipe, [(x, kv, kv, mask), (x, kv, kv, full), (x, changed, changed, mask)])
+    assert_matches(
+        y,
+        y_full,
+        problem=f"{name} のマスクと、それを (B, num_heads, L, S) の bool に広げたマスクとで結果が違います / "
+        f"the {name} mask and the same mask expanded to a bool (B, num_heads, L, S) give different outputs",
+        what="MultiHeadAttention(x, kv, kv, mask)",
+        example=example,
+    )
+    assert_matches(
+        y_changed,
+        y,
+        problem="マスクで隠したキーと値を変えただけで出力が変わりました / changing only keys and values that the mask "
+        "hides from every query changed the output",
+        what="MultiHeadAttention(x, kv, kv, mask)",
+        example=dict(example, hidden_keys=hidden, kv_changed_where_hidden=changed),
+    )
 
 
 @check(
@@ -482,10 +672,10 @@ def test_causality(student, device, dtype, data, config, seed, module):
     future = x.clone()
     future[:, t:] = data.draw(S.tensors((B, L - t, d_model), dtype, device))
     mask = ref.causal_mask(L, device=device)
-    what, _, f = self_attention(student, module, config, seed, device, dtype)
+    what, recipe = self_attention(module, config, seed, device, dtype)
     example = dict(module=what, **sizes_of(config), t=t, x=x, x_with_new_future=future, mask=mask)
-    with torch.no_grad():
-        before, after = f(x, mask)[:, :t], f(future, mask)[:, :t]
+    calls = [self_attention_args(recipe.cls, x, mask), self_attention_args(recipe.cls, future, mask)]
+    before, after = (y[:, :t] for y in student.run(outputs, recipe, calls))
     assert_matches(
         after,
         before,
@@ -511,10 +701,11 @@ def test_permutation_equivariance(student, device, dtype, data, config, seed, mo
     B, L, d_model = config.batch, config.query_len, config.d_model
     perm = torch.tensor(data.draw(st.permutations(range(L))), device=device)
     x = data.draw(S.tensors((B, L, d_model), dtype, device))
-    what, _, f = self_attention(student, module, config, seed, device, dtype)
+    what, recipe = self_attention(module, config, seed, device, dtype)
     example = dict(module=what, **sizes_of(config), x=x, perm=perm)
-    with torch.no_grad():
-        permuted_first, permuted_after = f(x[:, perm]), f(x)[:, perm]
+    calls = [self_attention_args(recipe.cls, x[:, perm]), self_attention_args(recipe.cls, x)]
+    y_of_permuted, y = student.run(outputs, recipe, calls)
+    permuted_first, permuted_after = y_of_permuted, y[:, perm]
     assert_matches(
         permuted_first,
         permuted_after,
@@ -535,12 +726,8 @@ def test_permutation_equivariance(student, device, dtype, data, config, seed, mo
 @given(sizes=st.sampled_from([(6, 4), (5, 2), (7, 3), (2, 4), (10, 4)]), block=st.booleans())
 def test_mha_rejects_indivisible_heads(student, sizes, block):
     d_model, num_heads = sizes
-    if block:
-        case = f"TransformerBlock({d_model}, {num_heads}, 8)"
-        assert_raises(ValueError, student.TransformerBlock, d_model, num_heads, 8, case=case)
-    else:
-        case = f"MultiHeadAttention({d_model}, {num_heads})"
-        assert_raises(ValueError, student.MultiHeadAttention, d_model, num_heads, case=case)
+    cls, args = ("TransformerBlock", (d_model, num_heads, 8)) if block else ("MultiHeadAttention", (d_model, num_heads))
+    assert_raises(ValueError, lambda *given: student.run(construct, Recipe(cls, given)), *args, case=f"{cls}{args}")
 
 
 @check(
@@ -554,17 +741,24 @@ def test_mha_rejects_indivisible_heads(student, sizes, block):
 )
 @on_each_device()
 def test_mha_vectorized_heads(student, device):
-    x = torch.randn(2, 3, 64, device=device)
-
-    def count(num_heads: int, mask: torch.Tensor | None) -> int:
-        mha = build(student.MultiHeadAttention, 0, 64, num_heads).to(device).eval()
-        with torch.no_grad():
-            return len(aten_ops(lambda: mha(x, x, x, mask))[1])
-
+    x = S.make((2, 3, 64), torch.float32, device, 0)
     # num_heads=2 rather than 1: a (B, 1, L, d_k) tensor stays contiguous when transposed, so
     # .contiguous()/.reshape would skip at num_heads=1 a copy they make at every other count.
-    for mask in (None, ref.causal_mask(3, device=device)):
-        few, many = count(2, mask), count(8, mask)
+    masks, heads = (None, ref.causal_mask(3, device=device)), (2, 8)
+    mhas = {H: shared(Recipe("MultiHeadAttention", (64, H), device=device)) for H in heads}  # H -> (recipe, reference)
+    counted = iter(student.run(forward_op_counts, [(mhas[H][0], (x, x, x, mask)) for mask in masks for H in heads]))
+    for mask in masks:
+        ops = {}
+        for H in heads:
+            out, ops[H] = next(counted)
+            # the count is taken where the student's code runs: believed only together with the right output
+            assert_matches(
+                out,
+                expected_output(mhas[H][1], torch.float32, x, x, x, mask),
+                what=f"MultiHeadAttention(64, {H})(x, x, x, mask)",
+                example=dict(x=x, mask=mask),
+            )
+        few, many = ops[2], ops[8]
         assert_true(
             few == many,
             "MultiHeadAttention のテンソル演算の数が num_heads で変わります / MultiHeadAttention dispatches a number "
@@ -600,16 +794,15 @@ def pe_tolerance(positions: int) -> float:
 def test_positional_encoding_table(student, device, d_model, max_len):
     kwargs = {} if max_len is None else dict(max_len=max_len)
     max_len = 5000 if max_len is None else max_len  # the default
-    module = student.PositionalEncoding(d_model, **kwargs).to(device)
+    table = student.run(positional_encoding, Recipe("PositionalEncoding", (d_model,), kwargs, device=device))
     example = dict(d_model=d_model, max_len=max_len)
-    buffers = dict(module.named_buffers())
     assert_true(
-        "pe" in buffers,
+        table["registered"],
         "pe がバッファとして登録されていません (self.register_buffer('pe', pe) を使いましょう) / "
         "pe is not a registered buffer (use self.register_buffer('pe', pe))",
         example=example,
     )
-    pe = buffers["pe"]
+    pe = table["pe"]
     # float32 (the default dtype, as PyTorch's tutorial builds it) or float64 are both fine for a buffer
     table_dtype = pe.dtype if pe.dtype in FULL else torch.get_default_dtype()
     expected = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=table_dtype)
@@ -629,15 +822,15 @@ def test_positional_encoding_table(student, device, d_model, max_len):
 @given(data=st.data(), B=S.sizes(1, 3), L=S.sizes(1, 6), half_d=S.sizes(1, 4), extra=st.integers(0, 3))
 def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d, extra):
     d_model, max_len = 2 * half_d, L + extra  # even d_model: an odd one is the table check's business
-    module = student.PositionalEncoding(d_model, max_len=max_len).to(device=device, dtype=dtype).eval()
+    recipe = Recipe("PositionalEncoding", (d_model,), dict(max_len=max_len), device=device, dtype=dtype)
     x = data.draw(S.tensors((B, L, d_model), dtype, device, noncontiguous=None))
     example = dict(d_model=d_model, max_len=max_len, x=x)
+    result = student.run(positional_encoding, recipe, [x])
     # the student's own table, so that a wrong table costs only the table check
-    pe = dict(module.named_buffers()).get("pe")
+    pe = result["pe"]
     if pe is None or pe.numel() != max_len * d_model:
         pe = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=dtype)
-    with torch.no_grad():
-        actual = module(x)
+    [actual] = result["outputs"]
     expected = x + pe.reshape(max_len, d_model)[:L].to(dtype)
     assert_matches(actual, expected, what="PositionalEncoding(d_model, max_len)(x)", example=example)
 
@@ -654,9 +847,10 @@ def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d,
 @on_each_device()
 @given(max_len=S.sizes(1, 6), extra=S.sizes(1, 3), B=S.sizes(1, 3))
 def test_positional_encoding_rejects_long_input(student, device, max_len, extra, B):
-    module = student.PositionalEncoding(4, max_len=max_len).to(device)
+    recipe = Recipe("PositionalEncoding", (4,), dict(max_len=max_len), device=device, eval_mode=False)
     x = torch.randn(B, max_len + extra, 4, device=device)
-    assert_raises(ValueError, module, x, case=f"L = {max_len + extra} > max_len = {max_len}")
+    forward = lambda x: student.run(outputs, recipe, [(x,)])  # noqa: E731
+    assert_raises(ValueError, forward, x, case=f"L = {max_len + extra} > max_len = {max_len}")
 
 
 # -- TransformerBlock ------------------------------------------------------------------------------------------
@@ -664,15 +858,11 @@ def test_positional_encoding_rejects_long_input(student, device, max_len, extra,
 
 def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first) -> None:
     d_model, args = config.d_model, (config.d_model, config.num_heads, d_ff)
-    reference = build(ref.TransformerBlock, seed, *args, dropout=dropout, norm_first=norm_first)
-    reference = randomize_norms(reference, seed).to(device=device, dtype=dtype).eval()
-    block = build(student.TransformerBlock, seed, *args, dropout=dropout, norm_first=norm_first)
-    block = block.to(device=device, dtype=dtype).eval()
-    share_weights(block, reference, "TransformerBlock")
+    kwargs = dict(dropout=dropout, norm_first=norm_first)
+    recipe, reference = shared(Recipe("TransformerBlock", args, kwargs, seed, device, dtype))
     x = data.draw(S.tensors((config.batch, config.query_len, d_model), dtype, device))
     example = dict(**sizes_of(config), d_ff=d_ff, dropout=dropout, norm_first=norm_first, x=x)
-    with torch.no_grad():
-        actual = block(x)
+    [actual] = student.run(outputs, recipe, [(x,)])
     expected = expected_output(reference, dtype, x)
     assert_matches(actual, expected, what=f"TransformerBlock(..., norm_first={norm_first}).eval()(x)", example=example)
 
@@ -754,72 +944,53 @@ def assert_deterministic(first: torch.Tensor, second: torch.Tensor, what: str, e
 
 def assert_positional_encoding_dropout(student, device, dtype, p: float, seed: int) -> None:
     """dropout(x + pe[:L]): in train mode every entry is zero or scaled by 1/(1-p); in eval mode untouched."""
-    pe = student.PositionalEncoding(8, max_len=128, dropout=p).to(device=device, dtype=dtype)
+    recipe = Recipe("PositionalEncoding", (8,), dict(max_len=128, dropout=p), seed, device, dtype)
     x = S.make((1, 128, 8), dtype, device, seed)  # B=1: a wrong slice of pe costs the forward check, not this one
     what = f"PositionalEncoding(8, max_len=128, dropout={p})"
     example = dict(module=what, x=x)
-    with torch.no_grad():
-        clean = pe.eval()(x)
-        assert_deterministic(clean, pe(x), what, example)
-        with seeded(seed, device):
-            noisy = pe.train()(x)
-    assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode", example=example)
+    result = student.run(eval_twice_then_train, recipe, (x,), seed)
+    assert_deterministic(result["clean"], result["again"], what, example)
+    assert_dropout_applied(result["noisy"], result["clean"], p, what=f"{what}, train mode", example=example)
 
 
 def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int, num_heads: int) -> None:
     """With W_v = W_o = identity and one-hot tokens, MultiHeadAttention's output shows its (dropped) weights."""
     d_model = 8
-    mha = build(student.MultiHeadAttention, seed, d_model, num_heads, dropout=p, bias=False).to(device=device, dtype=dtype)
-    with torch.no_grad():
-        submodule(mha, "W_v", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
-        submodule(mha, "W_o", nn.Linear, "MultiHeadAttention").weight.copy_(torch.eye(d_model))
+    recipe = Recipe("MultiHeadAttention", (d_model, num_heads), dict(dropout=p, bias=False), seed, device, dtype)
     tokens = torch.eye(d_model, device=device, dtype=dtype).repeat(16, 1, 1)  # B=16, L = S = d_model
     what = f"MultiHeadAttention({d_model}, {num_heads}, dropout={p}, bias=False) with W_v = W_o = I"
     example = dict(module=what, x=tokens)
-    with torch.no_grad():
-        clean = mha.eval()(tokens, tokens, tokens)
-        assert_deterministic(clean, mha(tokens, tokens, tokens), what, example)
-        with seeded(seed, device):
-            noisy = mha.train()(tokens, tokens, tokens)
+    result = student.run(eval_twice_then_train, recipe, (tokens, tokens, tokens), seed, identity=("W_v", "W_o"))
+    assert_deterministic(result["clean"], result["again"], what, example)
+    noisy, clean = result["noisy"], result["clean"]
     assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode (its output shows the weights)", example=example)
 
 
 def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first: bool) -> None:
     """Eval mode: no dropout at all. Train mode: self.dropout on both sublayers' outputs."""
     d_model, num_heads = 8, 2
-    block = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=p, norm_first=norm_first)
-    block = block.to(device=device, dtype=dtype)
-    without = build(student.TransformerBlock, seed, d_model, num_heads, 16, dropout=0.0, norm_first=norm_first)
-    without = without.to(device=device, dtype=dtype).eval()
-    without.load_state_dict(block.state_dict())
+    kwargs = dict(dropout=p, norm_first=norm_first)
+    recipe, reference = shared(Recipe("TransformerBlock", (d_model, num_heads, 16), kwargs, seed, device, dtype))
     x = S.make((2, 5, d_model), dtype, device, seed)
     what = f"TransformerBlock({d_model}, {num_heads}, 16, dropout={p}, norm_first={norm_first})"
     example = dict(module=what, x=x)
-    calls: list[torch.Tensor] = []
-    hook = submodule(block, "dropout", nn.Dropout, "TransformerBlock").register_forward_hook(
-        lambda module, args, out: calls.append(out)
+    result = student.run(block_dropout, recipe, x, seed)
+    clean, noisy, calls = result["clean"], result["noisy"], result["calls"]
+    assert_matches(
+        clean,
+        result["without"],
+        problem=f"評価モードの {what} が dropout=0 のブロックと違います / {what} in eval mode differs from "
+        "the same block with dropout=0",
+        what=what,
+        example=example,
     )
-    try:
-        with torch.no_grad():
-            clean = block.eval()(x)
-            assert_matches(
-                clean,
-                without(x),
-                problem=f"評価モードの {what} が dropout=0 のブロックと違います / {what} in eval mode differs from "
-                "the same block with dropout=0",
-                what=what,
-                example=example,
-            )
-            assert_deterministic(clean, block(x), what, example)
-            calls.clear()
-            with seeded(seed, device):
-                noisy = block.train()(x)
-    finally:
-        hook.remove()
+    assert_deterministic(clean, result["again"], what, example)
+    # the count of self.dropout calls is taken where the student's code runs: believed only with the right outputs
+    assert_matches(clean, expected_output(reference, dtype, x), what=f"{what}.eval()(x)", example=example)
     assert_true(
-        len(calls) == 2,
-        f"訓練モードの forward 1 回で self.dropout が {len(calls)} 回呼ばれました (アテンションの後と feed_forward の後の "
-        f"2 回のはず) / self.dropout was applied {len(calls)} times in one train-mode forward (expected 2: after the "
+        calls == 2,
+        f"訓練モードの forward 1 回で self.dropout が {calls} 回呼ばれました (アテンションの後と feed_forward の後の "
+        f"2 回のはず) / self.dropout was applied {calls} times in one train-mode forward (expected 2: after the "
         "attention and after feed_forward)",
         example=example,
     )
@@ -849,26 +1020,31 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
 )
 def test_gradients_reach_every_parameter(student, device, dtype, data, config, seed, module):
     B, L, d_model = config.batch, config.query_len, config.d_model
-    x = data.draw(S.tensors((B, L, d_model), dtype, device)).requires_grad_(True)
+    x = data.draw(S.tensors((B, L, d_model), dtype, device))
     if module == "AttentionHead":
         what = f"AttentionHead({d_model}, {config.d_k})"
-        model = build(student.AttentionHead, seed, d_model, config.d_k).to(device=device, dtype=dtype)
-        out = model(x, x, x)
-        out = out[0] if isinstance(out, tuple) else out
+        recipe = Recipe("AttentionHead", (d_model, config.d_k), seed=seed, device=device, dtype=dtype, eval_mode=False)
     else:
-        what, model, f = self_attention(student, module, config, seed, device, dtype)
-        out = f(x)
+        what, recipe = self_attention(module, config, seed, device, dtype)
+    recipe, reference = shared(recipe)
+    expected = expected_output(reference, dtype, *self_attention_args(recipe.cls, x))
+    expected = expected[0] if isinstance(expected, tuple) else expected  # AttentionHead: the context
+    upstream = S.make(tuple(expected.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
+    result = student.run(parameter_gradients, recipe, x, upstream)
     example = dict(module=what, x=x)
-    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+    if not result["connected"]:
         raise fail(
             f"{what} の出力が x やパラメータとつながっていません / the output of {what} is not connected to x or "
             "the parameters",
             example=example,
         )
-    named = dict(model.named_parameters())
-    upstream = S.make(tuple(out.shape), dtype, device, seed)  # not ones: a LayerNorm output always sums to a constant
-    grads = torch.autograd.grad(out, [x, *named.values()], upstream, allow_unused=True)
-    for name, grad in zip(["x (input)", *named], grads):
+    # which parameters got a gradient is seen where the student's code runs: believed only with the right output
+    assert_matches(result["out"], expected, what=f"{what} on x", example=example)
+    grads = result["grads"]
+    # every parameter the student's module reported, and any of the reference's it left out
+    names = [*grads, *(name for name, _ in reference.named_parameters() if name not in grads)]
+    for name in names:
+        grad = grads.get(name)
         reached = grad is not None and bool(torch.isfinite(grad).all())
         # softmax ignores a shift shared by all keys, so the gradient of W_k's bias is zero by right
         if not name.endswith("W_k.bias"):

@@ -1,6 +1,7 @@
 """AttentionHead's W_q, W_k, W_v have a bias (the chapter's have none)."""
 
-EXPECTED_FAILURES = {"test_attention_head_values"}
+# gradients are believed only with the reference's weights loaded (the biases do not load) and its output matched
+EXPECTED_FAILURES = {"test_attention_head_values", "test_gradients_reach_every_parameter"}
 
 PATCH = [
     (

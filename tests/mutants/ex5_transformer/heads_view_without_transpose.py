@@ -1,12 +1,16 @@
 """MultiHeadAttention splits heads with view(B, num_heads, T, d_k), without the transpose."""
 
+# op counts, the block's dropout count and gradients are believed only with outputs that match the reference
 EXPECTED_FAILURES = {
     "test_block_post_norm_values",
     "test_block_pre_norm_values",
     "test_causality",
+    "test_dropout_train_and_eval",
+    "test_gradients_reach_every_parameter",
     "test_mha_cross_attention",
     "test_mha_mask_shapes",
     "test_mha_values",
+    "test_mha_vectorized_heads",
     "test_permutation_equivariance",
 }
 
