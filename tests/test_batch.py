@@ -1,7 +1,10 @@
 """``python -m grader batch`` grades a class of correct, wrong and hostile submissions.
 
+Hostile submissions (tests/hostile/, see its README) declare ``EXPECTED_SCORE`` and,
+when the sandbox must refuse what they try, ``FORBIDDEN``.
+
 The class: model answers and correct variants, untouched stubs, every ex1 mutant, and
-every hostile submission (tests/hostile), each hostile student also handing in a
+every hostile submission (tests/hostile), some hostile students also handing in a
 correct ex4 that must keep its full marks. grades.csv must hold the expected score of
 every student for every exercise: with 1 worker, with 2, and after ``kill -9`` half way
 through followed by a rerun (which grades only what is missing).
@@ -10,6 +13,7 @@ through followed by a rerun (which grades only what is missing).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -20,14 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading import MUTANTS, ROOT, VARIANTS, expected_score, files, student_source
+from tests.grading import MUTANTS, ROOT, VARIANTS, _constants, expected_score, files, student_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch")]
 
 EXERCISES = ("ex1_last_token", "ex4_sgdr")
 FULL = {"ex1_last_token": 18.0, "ex4_sgdr": 14.0}
 HOSTILE = ROOT / "tests" / "hostile"
-TIMEOUT_S = "3"  # per call: the infinite loop must not cost the suite a minute
+TIMEOUT_S = "2"  # per call: the infinite loop must not cost the suite a minute
+#: Hostile students who also hand in a correct ex4, which must keep its full marks.
+WITH_CORRECT_EX4 = {"syntax_error", "exit_at_import", "import_reference", "infinite_loop", "patch_comparisons", "fork"}
 
 
 def build_class(root: Path) -> dict[str, dict[str, float]]:
@@ -44,17 +50,18 @@ def build_class(root: Path) -> dict[str, dict[str, float]]:
     solutions = {e: (ROOT / "solutions" / f"{e}.py").read_text(encoding="utf-8") for e in EXERCISES}
     stubs = {e: (ROOT / "exercises" / f"{e}.py").read_text(encoding="utf-8") for e in EXERCISES}
     student("correct_both", solutions, FULL)
-    student("correct_ex1_only", {"ex1_last_token": solutions["ex1_last_token"]}, {"ex1_last_token": 18.0})
     for variant in [p for p in files(VARIANTS) if p.parent.name in EXERCISES]:
         exercise_id = variant.parent.name
         student(f"variant_{variant.stem}", {exercise_id: student_source(variant)}, {exercise_id: FULL[exercise_id]})
     student("stubs", stubs, {})
     student("empty_folder", {}, {})
-    for mutant in of_exercise(files(MUTANTS), "ex1_last_token"):
+    for mutant in of_exercise(files(MUTANTS), "ex1_last_token")[:4]:  # all of them: tests/test_mutants.py
         student(f"mutant_{mutant.stem}", {"ex1_last_token": student_source(mutant)}, {"ex1_last_token": expected_score(mutant)})
     for hostile in of_exercise(files(HOSTILE), "ex1_last_token"):
-        sources = {"ex1_last_token": student_source(hostile), "ex4_sgdr": solutions["ex4_sgdr"]}
-        student(f"hostile_{hostile.stem}", sources, {"ex1_last_token": expected_score(hostile), "ex4_sgdr": 14.0})
+        sources, scores = {"ex1_last_token": student_source(hostile)}, {"ex1_last_token": expected_score(hostile)}
+        if hostile.stem in WITH_CORRECT_EX4:
+            sources["ex4_sgdr"], scores["ex4_sgdr"] = solutions["ex4_sgdr"], 14.0
+        student(f"hostile_{hostile.stem}", sources, scores)
     return expected
 
 
@@ -99,29 +106,50 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     root = tmp_path_factory.mktemp("class")
     submissions = root / "submissions"
     expected = build_class(submissions)
-    trap = root / "out_dir_trap"
+    trap = root / "out_dir_trap"  # where write_files.py tries to write
     trap.mkdir()
     env = {**os.environ, "HOSTILE_TARGET": str(trap)}
     return submissions, expected, env
 
 
-def test_class_of_thirty_with_one_and_two_workers(classroom, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def two_workers(classroom, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    submissions, _, env = classroom
+    out = tmp_path_factory.mktemp("two_workers")
+    return out, run_batch(submissions, out, 2, env)
+
+
+def test_class_of_thirty_gets_the_expected_grades(classroom, two_workers) -> None:
     submissions, expected, env = classroom
+    out, proc = two_workers
     assert len(expected) >= 30
-    one, two = tmp_path / "one", tmp_path / "two"
-    first = run_batch(submissions, one, 1, env)
-    assert_grades(one, expected)
-    run_batch(submissions, two, 2, env)
-    assert (one / "grades.csv").read_text() == (two / "grades.csv").read_text()  # identical grades
+    assert_grades(out, expected)
     # printed "PASSED" lines and score tables from the submissions reach no output
-    for text in (first.stdout, first.stderr, (one / "hostile_fake_passed" / "feedback.txt").read_text(encoding="utf-8")):
+    for text in (proc.stdout, proc.stderr, (out / "hostile_fake_passed" / "feedback.txt").read_text(encoding="utf-8")):
         assert "18 / 18\n合計" not in text and "PASSED ex1" not in text
-    assert not any(Path(env["HOSTILE_TARGET"]).iterdir())
-    flags = read_grades(one)
+    assert not any(Path(env["HOSTILE_TARGET"]).iterdir()), "a submission wrote into the output folder"
+    flags = read_grades(out)
     assert "ex1:forbidden" in flags["hostile_import_reference"]["flags"]
     assert "ex1:timeout" in flags["hostile_infinite_loop"]["flags"]
     assert "ex1:load_error" in flags["hostile_syntax_error"]["flags"]
     assert flags["correct_both"]["flags"] == ""
+
+
+@pytest.mark.parametrize("source", of_exercise(files(HOSTILE), "ex1_last_token"), ids=lambda p: p.stem)
+def test_hostile_submission_gains_nothing(source: Path, two_workers) -> None:
+    """Its score is what it earns honestly; a forbidden attempt is recorded (and costs the exercise)."""
+    out, _ = two_workers
+    results = json.loads((out / f"hostile_{source.stem}" / "results.json").read_text(encoding="utf-8"))
+    exercise = results["exercises"][source.parent.name]
+    failures = "\n".join(t["output"] for t in results["tests"] if t["score"] < t["max_score"])
+    assert exercise["score"] == pytest.approx(expected_score(source)), failures
+    assert bool(exercise["violations"]) == bool(_constants(source, "FORBIDDEN").get("FORBIDDEN", False))
+
+
+def test_one_worker_gives_the_same_grades(classroom, two_workers, tmp_path: Path) -> None:
+    submissions, _, env = classroom
+    run_batch(submissions, tmp_path / "one", 1, env)
+    assert (tmp_path / "one" / "grades.csv").read_text() == (two_workers[0] / "grades.csv").read_text()
 
 
 def test_kill_nine_half_way_then_rerun_grades_only_what_is_missing(classroom, tmp_path: Path) -> None:
