@@ -43,7 +43,7 @@ def context() -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["grader.worker"])
+        _context.set_forkserver_preload(["grader.worker_preload"])
     return _context
 
 

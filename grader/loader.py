@@ -15,8 +15,6 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-import nbformat
-
 from grader.registry import Exercise
 
 
@@ -38,6 +36,8 @@ def find_source(target: Path, exercise: Exercise) -> Path:
 
 def notebook_code(path: Path) -> str:
     """The code cells of a notebook as one script, magics (``%``, ``!``) commented out."""
+    import nbformat  # only notebooks need it
+
     notebook = nbformat.read(path, as_version=4)
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):

@@ -1,7 +1,8 @@
 """An isolated worker: runs one exercise file of one submission, and answers requests.
 
 Started by :mod:`grader.isolation` from a fork server that already imported torch and
-the check modules (for their drivers), so a worker starts in milliseconds. Before the
+the check modules (for their drivers; see :mod:`grader.worker_preload`), so a worker
+starts in milliseconds. Before the
 student's file runs, the worker limits its memory, silences its output, moves to a
 scratch folder and installs :mod:`grader.sandbox`. Then it loads the file and serves
 requests: "call the student's function ``name``" or "run this driver". Each reply is
@@ -41,7 +42,7 @@ class Limits:
 
 
 def preload() -> None:
-    """Import everything a worker needs before it is forked: torch, and every check module's drivers."""
+    """Import every check module (for its drivers), and make sure none of them imported the reference."""
     importlib.import_module("grader.drivers")
     for exercise in registry.EXERCISES:
         importlib.import_module(exercise.check_module)
