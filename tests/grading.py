@@ -38,10 +38,13 @@ class Graded:
         return next(t["output"] for t in self.raw["tests"] if t["tags"][2] == check)
 
 
-def grade(target: Path, exercises: list[str], profile: str = "grading", timeout: float = 600) -> dict:
-    """Run ``python -m grader check`` on ``target`` and return its results.json."""
+def grade(
+    target: Path, exercises: list[str], profile: str = "grading", timeout: float = 600, isolate: bool = False
+) -> dict:
+    """Run ``python -m grader check`` (``--isolate``, if asked) on ``target`` and return its results.json."""
     out = target / "results.json"
     cmd = [sys.executable, "-m", "grader", "check", *exercises, "--target", str(target), "--json", str(out)]
+    cmd += ["--isolate"] if isolate else []
     proc = subprocess.run(
         [*cmd, "--profile", profile], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )

@@ -49,6 +49,17 @@ def test_stubs_get_zero_on_every_check(stub_results):
     assert "not implemented yet" in stub_results["tests"][0]["output"]
 
 
+@pytest.mark.parametrize("folder, full_marks", [("solutions", True), ("exercises", False)])
+def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full_marks, tmp_path):
+    """The same checks with the code in worker processes, as ``batch`` grades."""
+    for ex in registry.EXERCISES:
+        shutil.copy(ROOT / folder / ex.filename, tmp_path)
+    results = grade(tmp_path, ALL, isolate=True)
+    wrong = [t["name"] + "\n" + t["output"] for t in results["tests"] if (t["score"] == t["max_score"]) != full_marks]
+    assert wrong == []
+    assert all(not e["violations"] for e in results["exercises"].values())
+
+
 def test_results_json_is_gradescope_shaped(solutions_results):
     assert set(solutions_results) >= {"score", "max_score", "tests", "exercises"}
     for t in solutions_results["tests"]:

@@ -97,8 +97,9 @@ def test_last_token_rejects_bad_input(student, device, case, B, T):
 @on_each_device()
 def test_last_token_vectorized(student, device):
     def count(B: int, T: int) -> int:
-        hidden = torch.randn(B, T, 4, device=device)
-        lengths = torch.randint(1, T + 1, (B,), device=device)
+        generator = torch.Generator().manual_seed(B * T)  # a failure must show the same example every time
+        hidden = torch.randn(B, T, 4, generator=generator).to(device)
+        lengths = torch.randint(1, T + 1, (B,), generator=generator).to(device)
         return counted(student, "last_token", hidden, lengths, expected=ref.last_token(hidden, lengths))
 
     assert_op_count_constant(count, what="last_token")
@@ -183,8 +184,9 @@ def test_last_token_masked_rejects_bad_input(student, device, case, B, T, row):
 @on_each_device()
 def test_last_token_masked_vectorized(student, device):
     def count(B: int, T: int) -> int:
-        hidden = torch.randn(B, T, 4, device=device)
-        mask = torch.rand(B, T, device=device) < 0.5
+        generator = torch.Generator().manual_seed(B * T)  # a failure must show the same example every time
+        hidden = torch.randn(B, T, 4, generator=generator).to(device)
+        mask = (torch.rand(B, T, generator=generator) < 0.5).to(device)
         mask[:, 0] = True  # every row has a real token
         return counted(student, "last_token_masked", hidden, mask, expected=ref.last_token_masked(hidden, mask))
 
