@@ -54,7 +54,8 @@ def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full
     """The same checks with the code in worker processes, as ``batch`` grades."""
     for ex in registry.EXERCISES:
         shutil.copy(ROOT / folder / ex.filename, tmp_path)
-    results = grade(tmp_path, ALL, isolate=True)
+    # zero needs no more than a few examples each; full marks are held to the grading profile
+    results = grade(tmp_path, ALL, isolate=True, profile="grading" if full_marks else "smoke")
     wrong = [t["name"] + "\n" + t["output"] for t in results["tests"] if (t["score"] == t["max_score"]) != full_marks]
     assert wrong == []
     assert all(not e["violations"] for e in results["exercises"].values())
