@@ -27,7 +27,7 @@ import torch
 
 from grader import wire
 from grader.feedback import CheckFailure
-from grader.loader import LoadError
+from grader.loader import LoadError, find_source
 from grader.registry import Exercise
 from grader.runner import StudentError, builtin_exception, driver_key
 from grader.worker import Limits
@@ -173,9 +173,6 @@ class RemoteSubmission:
         """Run the driver ``fn`` in the worker; its result comes back as data."""
         return self._request({"driver": driver_key(fn), "args": args, "kwargs": kwargs}, fn.__name__)
 
-    def error(self, what: str, err: BaseException, example: dict[str, Any]) -> StudentError:
-        return StudentError(what, err, example, f"  {type(err).__name__}: {err}")
-
     def begin_check(self) -> None:
         self._broken = None
 
@@ -205,26 +202,21 @@ def _unpack(reply: dict[str, Any], what: str) -> Any:
             expected=failure.get("expected"),
             actual=failure.get("actual"),
         )
+        problem, detail = str(failure.get("problem", "")), str(failure.get("detail", ""))
         if original is not None:
-            err: CheckFailure = StudentError("", original, fields["example"], str(failure.get("detail", "")))
-            err.problem = str(failure.get("problem", ""))
-            err.args = (err.problem,)
-            return _raise(err)
-        return _raise(CheckFailure(str(failure.get("problem", "")), detail=str(failure.get("detail", "")), **fields))
+            raise StudentError("", original, fields["example"], detail, problem=problem)
+        raise CheckFailure(problem, detail=detail, **fields)
     if original is not None:
         problem = (
             f"まだ実装されていない部分があります / your code is not implemented yet: {original}"
             if isinstance(original, NotImplementedError)
             else f"あなたのコードが例外を送出しました / your code raised {type(original).__name__}: {original}"
         )
-        err = StudentError("", original, {}, str(reply.get("where", "")))
-        err.problem, err.args = problem, (problem,)
-        return _raise(err)
-    raise CheckFailure(f"ワーカーの返事が読めません / the worker's reply is malformed: keys {sorted(reply)}")
-
-
-def _raise(err: CheckFailure) -> Any:
-    raise err
+        raise StudentError("", original, {}, str(reply.get("where", "")), problem=problem)
+    raise CheckFailure(
+        "あなたのコードを実行したプロセスから、読めない返事が届きました / "
+        f"the process running your code sent back a reply the grader cannot read (keys {sorted(reply)})"
+    )
 
 
 class IsolatedRunner:
@@ -240,8 +232,6 @@ class IsolatedRunner:
 
     def load(self, exercise: Exercise) -> RemoteSubmission:
         if exercise.id not in self._loaded:
-            from grader.loader import find_source
-
             try:
                 path = find_source(self.target, exercise)
                 hello = self._worker(exercise).hello

@@ -45,11 +45,15 @@ def driver_key(fn: Callable[..., Any]) -> str:
 class StudentError(CheckFailure):
     """The student's code raised; ``original`` is what it raised (rebuilt as a built-in type when it came from a worker)."""
 
-    def __init__(self, what: str, original: BaseException, example: dict[str, Any], detail: str) -> None:
-        if isinstance(original, NotImplementedError):
-            problem = f"{what} はまだ実装されていません / {what} is not implemented yet"
-        else:
-            problem = f"{what} が例外を送出しました / {what} raised an exception"
+    def __init__(
+        self, what: str, original: BaseException, example: dict[str, Any], detail: str, *, problem: str | None = None
+    ) -> None:
+        if problem is None:  # otherwise worded where the error was seen (in a worker, say)
+            problem = (
+                f"{what} はまだ実装されていません / {what} is not implemented yet"
+                if isinstance(original, NotImplementedError)
+                else f"{what} が例外を送出しました / {what} raised an exception"
+            )
         super().__init__(problem, example=example, detail=detail)
         self.original = original
 

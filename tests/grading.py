@@ -64,7 +64,7 @@ def student_source(source: Path) -> str:
     is written as a patch instead: ``PATCH = [(old, new), ...]``, each ``old`` found
     exactly once in ``solutions/<exercise_id>.py`` and replaced by ``new``.
     """
-    patch = _constants(source, "PATCH").get("PATCH")
+    patch = constants(source, "PATCH").get("PATCH")
     if patch is None:
         return source.read_text(encoding="utf-8")
     solution = ROOT / "solutions" / f"{source.parent.name}.py"
@@ -114,16 +114,16 @@ def expected_failures(source: Path, *, cuda: bool | None = None) -> set[str]:
     ``EXPECTED_FAILURES`` holds on every machine; a mutant whose mistake also shows in
     the half-precision CUDA cases adds those checks as ``EXPECTED_FAILURES_WITH_CUDA``.
     """
-    constants = _constants(source, "EXPECTED_FAILURES")
-    if "EXPECTED_FAILURES" not in constants:
+    declared = constants(source, "EXPECTED_FAILURES")
+    if "EXPECTED_FAILURES" not in declared:
         raise AssertionError(f"{source} declares no EXPECTED_FAILURES")
-    expected = set(constants["EXPECTED_FAILURES"])
+    expected = set(declared["EXPECTED_FAILURES"])
     if torch.cuda.is_available() if cuda is None else cuda:
-        expected |= set(constants.get("EXPECTED_FAILURES_WITH_CUDA", ()))
+        expected |= set(declared.get("EXPECTED_FAILURES_WITH_CUDA", ()))
     return expected
 
 
-def _constants(source: Path, prefix: str) -> dict[str, object]:
+def constants(source: Path, prefix: str) -> dict[str, object]:
     """Module-level constants whose names start with ``prefix``, read without importing the file."""
     text = source.read_text(encoding="utf-8")
     try:
@@ -160,7 +160,7 @@ def check_points(exercise_id: str) -> dict[str, float]:
 
 def expected_score(source: Path) -> float:
     """What a mutant or hostile file must score: its ``EXPECTED_SCORE``, or all points minus its expected failures."""
-    declared = _constants(source, "EXPECTED_SCORE").get("EXPECTED_SCORE")
+    declared = constants(source, "EXPECTED_SCORE").get("EXPECTED_SCORE")
     if declared is not None:
         return float(declared)
     points = check_points(source.parent.name)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading import MUTANTS, ROOT, VARIANTS, _constants, expected_score, files, student_source
+from tests.grading import MUTANTS, ROOT, VARIANTS, constants, expected_score, files, student_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch")]
 
@@ -145,7 +145,7 @@ def test_hostile_submission_gains_nothing(source: Path, two_workers) -> None:
     exercise = results["exercises"][source.parent.name]
     failures = "\n".join(t["output"] for t in results["tests"] if t["score"] < t["max_score"])
     assert exercise["score"] == pytest.approx(expected_score(source)), failures
-    assert bool(exercise["violations"]) == bool(_constants(source, "FORBIDDEN").get("FORBIDDEN", False))
+    assert bool(exercise["violations"]) == bool(constants(source, "FORBIDDEN").get("FORBIDDEN", False))
 
 
 def test_one_worker_gives_the_same_grades(classroom, two_workers, tmp_path: Path) -> None:
