@@ -21,7 +21,7 @@ class Reference:
         self._module: ModuleType | None = None
 
     def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("__"):
+        if attribute.startswith("_"):  # pytest's collection probes names like _mock_name: no import for those
             raise AttributeError(attribute)
         if self._module is None:
             self._module = importlib.import_module(self._name)

@@ -2,7 +2,7 @@
 
 A check file reads like the specification::
 
-    @check(3, ja="値が参照実装と一致する", en="values match the reference",
+    @check(3, needs_reference=True, ja="値が参照実装と一致する", en="values match the reference",
            hint_ja="...", hint_en="...")
     @on_devices()
     @given(...)
@@ -29,6 +29,9 @@ class CheckInfo:
     en: str
     hint_ja: str
     hint_en: str
+    #: Whether the check compares with ``reference/`` (the answers). Such checks are hidden
+    #: tests in an nbgrader course; a student release runs them on a recorded oracle bank.
+    needs_reference: bool = False
 
     @property
     def title(self) -> str:
@@ -39,11 +42,17 @@ class CheckInfo:
         return f"ヒント: {self.hint_ja}\nHint: {self.hint_en}"
 
 
-def check(points: float, *, ja: str, en: str, hint_ja: str, hint_en: str) -> Callable[[F], F]:
-    """Declare a graded check worth ``points``, shared among its device/dtype cases."""
+def check(
+    points: float, *, ja: str, en: str, hint_ja: str, hint_en: str, needs_reference: bool = False
+) -> Callable[[F], F]:
+    """Declare a graded check worth ``points``, shared among its device/dtype cases.
+
+    ``needs_reference=True`` says that the check computes expected values with ``reference/``
+    (``tests/test_check_specs.py`` holds every check to what it declares).
+    """
     if points <= 0:
         raise ValueError("a check must be worth a positive number of points")
-    return pytest.mark.check(CheckInfo(points, ja, en, hint_ja, hint_en))
+    return pytest.mark.check(CheckInfo(points, ja, en, hint_ja, hint_en, needs_reference))
 
 
 def info(item: pytest.Item) -> CheckInfo | None:

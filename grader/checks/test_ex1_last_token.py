@@ -26,6 +26,7 @@ ref = reference("tensor_ops")
 
 @check(
     3,
+    needs_reference=True,
     ja="last_token の値が参照実装と一致する (dtype・デバイスも)",
     en="last_token returns hidden[b, lengths[b] - 1] (same dtype and device)",
     hint_ja="行 b からは位置 lengths[b] - 1 を選びます。torch.arange(B) と高度なインデックス、または gather を使いましょう。",
@@ -89,6 +90,7 @@ def test_last_token_rejects_bad_input(student, device, case, B, T):
 
 @check(
     2,
+    needs_reference=True,
     ja="last_token はベクトル化されている (演算数が B・T によらない)",
     en="last_token is vectorised (its number of tensor operations does not grow with B or T)",
     hint_ja="Python の for ループや .tolist() / .item() で 1 行ずつ処理せず、テンソル全体を一度に扱いましょう。",
@@ -110,6 +112,7 @@ def test_last_token_vectorized(student, device):
 
 @check(
     3,
+    needs_reference=True,
     ja="last_token_masked は右詰め・左詰め・穴ありのどのマスクでも一番右の本物のトークンを返す",
     en="last_token_masked returns the rightmost real token for right, left and gapped padding",
     hint_ja="mask.sum(1) - 1 は右詰めのときだけ正しい位置です。非ゼロの位置のうち最大のものを求めましょう (例: arange と where と amax)。",
@@ -176,6 +179,7 @@ def test_last_token_masked_rejects_bad_input(student, device, case, B, T, row):
 
 @check(
     2,
+    needs_reference=True,
     ja="last_token_masked はベクトル化されている (演算数が B・T によらない)",
     en="last_token_masked is vectorised (its number of tensor operations does not grow with B or T)",
     hint_ja="行ごとのループをやめ、位置 (torch.arange(T)) とマスクからテンソル演算で最後の位置を求めましょう。",

@@ -38,6 +38,7 @@ SILU_OPS = ("aten.silu", "aten.silu_")
 
 @check(
     3,
+    needs_reference=True,
     ja="swish(x, beta) の値が x · sigmoid(beta · x) と一致する (形・dtype・デバイスも)",
     en="swish(x, beta) equals x * sigmoid(beta * x) (same shape, dtype and device)",
     hint_ja="forward では x * torch.sigmoid(beta * x) を返します。beta は float でも 0 次元テンソルでもよく、省略時は 1.0 です。"
@@ -63,6 +64,7 @@ def test_forward_values(student, device, dtype, shape, seed, beta, requires_grad
 
 @check(
     3,
+    needs_reference=True,
     ja="逆伝播で x に流れる勾配が参照実装と一致する",
     en="the gradient backward sends to x matches the reference",
     hint_ja="s = sigmoid(beta·x) とすると d swish/dx = s · (1 + beta·x·(1 − s)) です。backward では grad_output を掛けて返します。",
@@ -83,6 +85,7 @@ def test_backward_values(student, device, dtype, shape, seed, beta):
 
 @check(
     2,
+    needs_reference=True,
     ja="beta が勾配を必要とするテンソルのとき、backward は beta の勾配も正しく返す",
     en="when beta is a tensor that requires grad, backward returns its correct gradient",
     hint_ja="d swish/d beta = x² · s · (1 − s) (s = sigmoid(beta·x)) を grad_output と掛けて全要素で合計し、"
@@ -151,6 +154,7 @@ def test_gradgradcheck(student, device, shape, seed, beta):
 
 @check(
     2,
+    needs_reference=True,
     ja="swish と Swish は SwishFunction を通り、F.silu (aten.silu) を使わない",
     en="swish and Swish go through SwishFunction and never call F.silu (aten.silu)",
     hint_ja="swish は SwishFunction.apply(x, beta) を返し、Swish.forward は swish を呼びます。"
@@ -182,6 +186,7 @@ def test_uses_custom_function(student, device, shape, seed, beta):
 
 @check(
     2,
+    needs_reference=True,
     ja="backward のために保存するのは入力 x (と beta) だけ (F.silu と同じメモリ量)",
     en="only the input x (and beta) is saved for backward (the same memory as F.silu)",
     hint_ja="ctx.save_for_backward(x) (beta がテンソルなら x, beta) だけにし、sigmoid(beta·x) や出力は保存せず "
@@ -215,6 +220,7 @@ def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
 
 @check(
     1,
+    needs_reference=True,
     ja="入力 x と beta を書き換えない (forward でも backward でも)",
     en="the inputs x and beta are left unchanged (in forward and in backward)",
     hint_ja="x.mul_() や x *= ... のようなインプレース演算で入力を書き換えないでください。新しいテンソルを作りましょう。",
@@ -263,6 +269,7 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
 
 @check(
     2,
+    needs_reference=True,
     ja="|x| が大きくても (±1e2〜±1e4) 出力と勾配が有限で正しい (どの dtype でも)",
     en="outputs and gradients stay finite and right for large |x| (±1e2 to ±1e4) in every dtype",
     hint_ja="exp(-beta·x) は x が大きな負の数のとき inf になり、inf/inf = nan です。torch.sigmoid を使い、"
@@ -335,6 +342,7 @@ def test_empty_and_noncontiguous(student, device, dtype, data, beta):
 
 @check(
     1,
+    needs_reference=True,
     ja="Swish(beta) と Swish(beta, learnable=True) の出力が swish(x, beta) と一致する",
     en="Swish(beta) and Swish(beta, learnable=True) give swish(x, beta)",
     hint_ja="Swish.forward は swish(x, self.beta) を返します。learnable=False でも beta を無視しないでください。",
@@ -394,6 +402,7 @@ def test_module_parameters(student, beta):
 
 @check(
     2,
+    needs_reference=True,
     ja="learnable=True のとき、逆伝播で Swish.beta に正しい勾配が入る",
     en="with learnable=True, backward puts the right gradient in Swish.beta",
     hint_ja="Swish.forward で self.beta をテンソルのまま swish に渡しましょう (float(self.beta) や .item() にすると"

@@ -87,6 +87,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 
 @check(
     3,
+    needs_reference=True,
     ja="state_dict の構造が参照実装と同じ (load_state_dict(..., strict=True) で読み込める)",
     en="the state_dict has the reference's structure (it loads with load_state_dict(..., strict=True))",
     hint_ja="属性名を問題文のとおりに: input_proj、blocks (nn.ModuleList、各ブロックに norm・fc1・activation・fc2・dropout)、"
@@ -129,6 +130,7 @@ def test_structure_loads_reference_state_dict(student, config):
 
 @check(
     4,
+    needs_reference=True,
     ja="評価モード (model.eval()) の出力が参照実装と一致する",
     en="in evaluation mode (model.eval()) the output matches the reference",
     hint_ja="ブロックは x + dropout(fc2(activation(fc1(norm(x)))))、全体は output_proj(norm(blocks(input_proj(x))))。"
@@ -162,6 +164,7 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
 
 @check(
     3,
+    needs_reference=True,
     ja="学習モード (model.train()) で、同じ乱数シードなら参照実装と同じ出力 (同じドロップアウトのマスク) になる",
     en="in training mode (model.train()), under the same seed, the output matches the reference (same dropout masks)",
     hint_ja="ドロップアウトは各ブロックで 1 回、fc2 の「後」、残差の足し算の「前」に、枝の出力 (形 (..., hidden)) にだけかけます。"
@@ -220,6 +223,7 @@ def test_zeroed_fc2_block_is_identity(student, device, dtype, config, which, lea
 
 @check(
     2,
+    needs_reference=True,
     ja="activation に Swish・学習可能な Swish・nn.GELU・nn.PReLU を渡しても参照実装と一致する (ブロックごとに別のインスタンス)",
     en="with activation=Swish, a learnable Swish, nn.GELU or nn.PReLU the output matches the reference (one instance per block)",
     hint_ja="活性化関数はブロックごとに activation() を呼んで作ります。1 つのインスタンスを全ブロックで共有すると、学習可能な"

@@ -36,6 +36,7 @@ ref = reference("sgdr")
 
 @check(
     2,
+    needs_reference=True,
     ja="ウォームアップ中 (step < warmup_steps) の学習率が正しい",
     en="sgdr_lr is right during warmup (step < warmup_steps)",
     hint_ja="step < warmup_steps では base_lr * (f + (1 - f) * step / warmup_steps) です (f = warmup_start_factor)。"
@@ -50,6 +51,7 @@ def test_warmup_values(student, config, base_lr):
 
 @check(
     2,
+    needs_reference=True,
     ja="コサイン周期の内側 (再スタート以外) の学習率が正しい",
     en="sgdr_lr is right strictly inside the cosine cycles",
     hint_ja="s = step - warmup_steps から周期の長さ T_0, T_0*T_mult, T_0*T_mult**2, ... を順に引き、周期番号 i と周期内の位置を求めます。"
@@ -66,6 +68,7 @@ def test_inside_cycle_values(student, data, config, base_lr):
 
 @check(
     2,
+    needs_reference=True,
     ja="再スタートの瞬間の学習率が正確 (ピーク base_lr * cycle_decay**i)",
     en="sgdr_lr is exact at every restart (the peak base_lr * cycle_decay**i)",
     hint_ja="周期番号を math.log などの浮動小数点の対数で求めると、ちょうど再スタートの step で 1 つ前の周期の終わり (eta_min) になることがあります"
@@ -85,6 +88,7 @@ def test_restart_values(student, config, base_lr):
 
 @check(
     1,
+    needs_reference=True,
     ja="巨大な step (10**12 など) でもすぐに正しい値を返す",
     en="sgdr_lr answers huge steps (10**12, 2**40) quickly and correctly",
     hint_ja="周期を 1 つずつたどるループは T_mult = 1 だと step / T_0 回まわります。T_mult = 1 なら divmod(s, T_0) で、"
@@ -152,6 +156,7 @@ def test_sgdr_lr_rejects_invalid_arguments(student):
 
 @check(
     2,
+    needs_reference=True,
     ja="WarmupSGDR: step() を t 回呼んだ後、各パラメータグループの lr が sgdr_lr(t, そのグループの初期 lr, ...) になる",
     en="WarmupSGDR: after t calls of step(), each param group's lr is sgdr_lr(t, that group's initial lr, ...)",
     hint_ja="get_lr では self.last_epoch と self.base_lrs (各グループの初期 lr) を使い、グループごとに sgdr_lr を計算して返しましょう。"
@@ -200,6 +205,7 @@ OPTIMIZERS = {
 
 @check(
     1,
+    needs_reference=True,
     ja="WarmupSGDR は SGD・Adam・AdamW・RMSprop のどれとでも使える",
     en="WarmupSGDR works with any torch optimizer (SGD, Adam, AdamW, RMSprop)",
     hint_ja="どのオプティマイザにもあるものだけを使いましょう: 各グループの 'lr' に、初期 lr (self.base_lrs) から計算した値を書きます。"

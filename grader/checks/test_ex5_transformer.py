@@ -374,6 +374,7 @@ def block_dropout(student: Any, recipe: Recipe, x: torch.Tensor, seed: int) -> d
 
 @check(
     3,
+    needs_reference=True,
     ja="scaled_dot_product_attention の out と weights が参照実装と一致する (マスクつきも)",
     en="scaled_dot_product_attention returns the right out and weights (with masks too)",
     hint_ja="scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)。softmax は最後の次元 (キー) でとります。"
@@ -482,6 +483,7 @@ def assert_empty_rows_are_zero(student, device, dtype, data) -> None:
 
 @check(
     1,
+    needs_reference=True,
     ja="causal_mask(L, S) は j <= i で True の bool (L, S) (左上にそろえる)",
     en="causal_mask(L, S) is bool (L, S), True where j <= i (aligned to the upper left)",
     hint_ja="torch.ones(L, S, dtype=torch.bool, device=device).tril() か、arange(S)[None, :] <= arange(L)[:, None]。"
@@ -546,6 +548,7 @@ def test_attention_dropout(student, device, dtype):
 
 @check(
     2,
+    needs_reference=True,
     ja="AttentionHead が章の 1 ヘッドと一致する (W_q, W_k, W_v はバイアスなし)",
     en="AttentionHead computes the chapter's single head (W_q, W_k, W_v without bias)",
     hint_ja="W_q = nn.Linear(d_model, d_k, bias=False) など。Q = W_q(query)、K = W_k(key)、V = W_v(value) を "
@@ -572,6 +575,7 @@ def test_attention_head_values(student, device, dtype, data, cross, seed):
 
 @check(
     3,
+    needs_reference=True,
     ja="MultiHeadAttention の自己アテンションが参照実装と一致する (重みを共有)",
     en="MultiHeadAttention self-attention matches the reference (shared weights)",
     hint_ja="(B, L, d_model) を view(B, L, num_heads, d_k).transpose(1, 2) で (B, num_heads, L, d_k) に分け、"
@@ -591,6 +595,7 @@ def test_mha_values(student, device, dtype, data, config, seed):
 
 @check(
     2,
+    needs_reference=True,
     ja="MultiHeadAttention のクロスアテンション (L != S、query・key・value が別々) が参照実装と一致する",
     en="MultiHeadAttention cross-attention (L != S, separate query, key and value) matches the reference",
     hint_ja="K は W_k(key)、V は W_v(value) から作り、長さ S = key.size(1) で分けます (query の L ではなく)。",
@@ -656,6 +661,7 @@ def test_mha_mask_shapes(student, device, dtype, data, config, name, seed):
 
 @check(
     2,
+    needs_reference=True,
     ja="因果マスクのもとでは未来のトークンを変えても過去の出力は変わらない (MultiHeadAttention と TransformerBlock)",
     en="under a causal mask, changing future tokens changes no earlier output (MultiHeadAttention and TransformerBlock)",
     hint_ja="マスクはヘッドとバッチにそのままブロードキャストし、softmax はキーの次元でとり、ヘッドは view のあと "
@@ -732,6 +738,7 @@ def test_mha_rejects_indivisible_heads(student, sizes, block):
 
 @check(
     2,
+    needs_reference=True,
     ja="MultiHeadAttention は全ヘッドをまとめて計算する (演算数が num_heads によらない)",
     en="MultiHeadAttention computes all heads together (its number of tensor operations does not grow with num_heads)",
     hint_ja="ヘッドごとの for ループや ModuleList をやめ、(B, num_heads, L, d_k) のテンソルに対して 1 回の matmul と "
@@ -782,6 +789,7 @@ def pe_tolerance(positions: int) -> float:
 
 @check(
     2,
+    needs_reference=True,
     ja="PositionalEncoding のバッファ pe (max_len, d_model) が論文の式と一致する (sin と cos は列ごとに交互、d_model が奇数でも)",
     en="PositionalEncoding's buffer pe (max_len, d_model) follows the paper (sin and cos interleaved, odd d_model too)",
     hint_ja="pe[:, 0::2] = sin(pos * div)、pe[:, 1::2] = cos(pos * div[: d_model // 2])、div = 10000^(-2i/d_model)。"
@@ -869,6 +877,7 @@ def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropo
 
 @check(
     3,
+    needs_reference=True,
     ja="TransformerBlock (Post-LN、norm_first=False) が章のブロックと一致する",
     en="TransformerBlock with norm_first=False (post-norm) matches the chapter's block",
     hint_ja="x = norm1(x + dropout(attention(x, x, x, mask)))、x = norm2(x + dropout(feed_forward(x)))。"
@@ -890,6 +899,7 @@ def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff
 
 @check(
     2,
+    needs_reference=True,
     ja="TransformerBlock (Pre-LN、norm_first=True) が参照実装と一致する",
     en="TransformerBlock with norm_first=True (pre-norm) matches the reference",
     hint_ja="h = norm1(x); x = x + dropout(attention(h, h, h, mask)); x = x + dropout(feed_forward(norm2(x)))。"
@@ -914,6 +924,7 @@ def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff,
 
 @check(
     2,
+    needs_reference=True,
     ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードではドロップアウトとして働く "
     "(PositionalEncoding・MultiHeadAttention・TransformerBlock)",
     en="eval mode is deterministic (no dropout); train mode applies dropout as dropout does "
@@ -1004,6 +1015,7 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
 
 @check(
     2,
+    needs_reference=True,
     ja="勾配がすべてのパラメータに届く (AttentionHead・MultiHeadAttention・TransformerBlock)",
     en="gradients reach every parameter (AttentionHead, MultiHeadAttention, TransformerBlock)",
     hint_ja="計算の途中で .detach()、.item()、torch.no_grad()、torch.tensor(...) による作り直しをしていないか、"
