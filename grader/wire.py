@@ -1,6 +1,8 @@
 """What travels between the grading process and an isolated worker, and how.
 
-Requests (grading -> worker) are trusted and pickled. Replies (worker -> grading) are
+Requests (grading -> worker) are trusted and pickled, CPU tensors as raw bytes (about
+seven times faster than torch's own pickling, which runs ``torch.save`` per storage:
+it was a tenth of a grading process's time). Replies (worker -> grading) are
 not: the student's code wrote them. They are written with ``torch.save`` and read
 with ``torch.load(..., weights_only=True)``, which rebuilds tensors and plain
 containers only, never arbitrary objects. So a reply can carry wrong values, but
@@ -28,8 +30,41 @@ class NotData(Exception):
     """A reply held something other than tensors and plain data."""
 
 
+class _RequestPickler(pickle.Pickler):
+    """A pickler that sends plain dense CPU tensors as their storage's bytes."""
+
+    def reducer_override(self, obj: Any) -> Any:  # noqa: ANN401
+        if type(obj) is not torch.Tensor or not _raw_bytes_will_do(obj):
+            return NotImplemented  # torch's own pickling: CUDA, sparse, non-leaf, ...
+        storage = obj.untyped_storage()
+        raw = torch.empty(0, dtype=torch.uint8).set_(storage, 0, (storage.nbytes(),), (1,))
+        layout = (obj.dtype, obj.storage_offset(), tuple(obj.shape), obj.stride())
+        return _rebuild_tensor, (bytearray(raw.numpy().tobytes()), *layout, obj.requires_grad)
+
+
+def _raw_bytes_will_do(t: torch.Tensor) -> bool:
+    return (
+        t.device.type == "cpu"
+        and t.layout == torch.strided
+        and t.grad_fn is None
+        and not (t.is_quantized or t.is_conj() or t.is_neg())
+        and not getattr(t, "__dict__", None)  # attributes set on the tensor travel only with torch's pickling
+    )
+
+
+def _rebuild_tensor(
+    data: bytearray, dtype: torch.dtype, offset: int, size: tuple[int, ...], stride: tuple[int, ...], requires_grad: bool
+) -> torch.Tensor:
+    """The tensor :class:`_RequestPickler` sent, with its storage, offset and strides (views stay views)."""
+    storage = torch.frombuffer(data, dtype=torch.uint8).untyped_storage() if data else torch.UntypedStorage(0)
+    tensor = torch.empty(0, dtype=dtype).set_(storage, offset, size, stride)
+    return tensor.requires_grad_(True) if requires_grad else tensor
+
+
 def encode_request(request: dict[str, Any]) -> bytes:
-    return pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+    buffer = io.BytesIO()
+    _RequestPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(request)
+    return buffer.getvalue()
 
 
 def decode_request(payload: bytes) -> dict[str, Any]:
