@@ -4,14 +4,23 @@ The file is ``<id>.py`` or, failing that, a notebook ``<id>.ipynb`` whose code c
 run in order (IPython magics and shell escapes are commented out). A missing file, a
 syntax error or an exception at import becomes a :class:`LoadError` that costs that
 exercise its points and nothing else.
+
+An nbgrader notebook (its cells carry ``nbgrader`` metadata) is run the way nbgrader's
+autograde runs it: cell by cell, a cell that raises does not stop the next ones, and its
+autograder test cells (``grade`` and not ``solution``) are left out: they only call the
+grader, which grades the student's names itself.
 """
 
 from __future__ import annotations
 
+import __future__
+
+import ast
 import hashlib
 import linecache
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -34,18 +43,70 @@ def find_source(target: Path, exercise: Exercise) -> Path:
     )
 
 
-def notebook_code(path: Path) -> str:
-    """The code cells of a notebook as one script, magics (``%``, ``!``) commented out."""
+@dataclass(frozen=True)
+class NotebookCode:
+    """A notebook's code as one script, and where each cell starts in it."""
+
+    script: str
+    cells: list[tuple[int, str]]  # (line offset of the cell's first line in script, the cell's code)
+    nbgrader: bool  # whether nbgrader's metadata marks it: run cell by cell, as autograde does
+
+
+def is_autograder_test(cell: dict) -> bool:
+    """An nbgrader "autograder tests" cell: graded, and not the student's answer."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def read_notebook(path: Path) -> NotebookCode:
+    """The student's code cells, magics (``%``, ``!``) commented out; nbgrader's test cells left out."""
     import nbformat  # only notebooks need it
 
     notebook = nbformat.read(path, as_version=4)
-    cells = []
+    nbgrader = any("nbgrader" in cell.get("metadata", {}) for cell in notebook.cells)
+    parts: list[str] = []
+    cells: list[tuple[int, str]] = []
+    line = 0
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or is_autograder_test(cell):
             continue
-        lines = [f"# {line}" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines()]
-        cells.append(f"# --- cell {number} ---\n" + "\n".join(lines))
-    return "\n\n".join(cells) + "\n"
+        code = "\n".join(f"# {l}" if l.lstrip().startswith(("%", "!")) else l for l in cell.source.splitlines())
+        header = f"# --- cell {number} ---"
+        cells.append((line + 1, code))
+        parts.append(f"{header}\n{code}")
+        line += 2 + code.count("\n") + 1  # header, code, blank line between cells
+    return NotebookCode("\n\n".join(parts) + "\n", cells, nbgrader)
+
+
+def notebook_code(path: Path) -> str:
+    """The student's code cells of a notebook as one script (see :func:`read_notebook`)."""
+    return read_notebook(path).script
+
+
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+
+
+def run_cells(code: NotebookCode, path: Path, namespace: dict) -> list[BaseException]:
+    """Run each cell in ``namespace`` as a kernel would: an error ends that cell only. Returns the errors.
+
+    A ``from __future__`` import holds for the cells after it, as in IPython.
+    """
+    errors: list[BaseException] = []
+    flags = 0
+    for offset, cell in code.cells:
+        try:
+            tree = ast.parse(cell, str(path))
+            ast.increment_lineno(tree, offset)
+            compiled = compile(tree, str(path), "exec", flags=flags, dont_inherit=True)
+            flags |= compiled.co_flags & _FUTURE_FLAGS
+            exec(compiled, namespace)  # noqa: S102 - running the submission is the point
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # noqa: BLE001 - SystemExit in a cell ends that cell, as in a kernel
+            errors.append(err)
+    return errors
 
 
 def load_module(target: Path, exercise: Exercise) -> ModuleType:
@@ -58,9 +119,13 @@ def load_module(target: Path, exercise: Exercise) -> ModuleType:
     sys.modules[name] = module
     try:
         if path.suffix == ".ipynb":
-            source = notebook_code(path)
+            code = read_notebook(path)
+            source = code.script
             # tracebacks and inspect read source lines through linecache: give them the script, not the JSON
             linecache.cache[str(path)] = (len(source), None, source.splitlines(True), str(path))
+            if code.nbgrader:
+                run_cells(code, path, module.__dict__)
+                return module
         else:
             source = path.read_text(encoding="utf-8")
         exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - running the submission is the point
