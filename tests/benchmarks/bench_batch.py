@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,10 @@ def main() -> None:
         for workers in args.workers:
             elapsed, scores = batch(subs, Path(tmp) / f"batch{workers}", workers)
             same = "same scores" if scores == base_scores else f"DIFFERENT scores: {scores} vs {base_scores}"
+            if scores != base_scores:  # keep the evidence: the temporary folder goes when the run ends
+                kept = Path(tempfile.mkdtemp(prefix=f"bench-batch{workers}-"))
+                shutil.copytree(Path(tmp), kept, dirs_exist_ok=True)
+                same += f" (submissions and results kept in {kept})"
             print(f"batch --workers {workers}: {elapsed:.1f} s, {base_time / elapsed:.2f}x the baseline, {same}")
 
 
