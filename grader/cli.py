@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
     batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
     batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
+
+    release = sub.add_parser("release", help="学生に配るフォルダを作る (解答なし) / build the student release (no answers)")
+    release.add_argument("out", type=Path, metavar="OUT_DIR", help="a new or empty folder")
     return parser
 
 
@@ -83,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     if args.command == "batch":
         return _batch(args, console)
+    if args.command == "release":
+        from grader import release
+
+        return release.main(args.out, console)
     try:
         exercises = [registry.find(name) for name in args.exercises] or list(registry.EXERCISES)
     except ValueError as err:

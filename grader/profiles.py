@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hypothesis.core
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
+
+from grader import oracle
 
 STUDENT = "student"
 GRADING = "grading"
 SMOKE = "smoke"
-PROFILES = (STUDENT, GRADING, SMOKE)
+RELEASE = "release"
+PROFILES = (STUDENT, GRADING, SMOKE, RELEASE)
+
+#: The seed of the release profile's examples (see RELEASE below).
+RELEASE_SEED = 0x5EED_2026
 
 _COMMON = dict(
     deadline=None,  # no timing flakiness: slow machines must not fail a correct answer
@@ -46,8 +55,53 @@ settings.register_profile(
 )
 
 
+# The examples of a student release, drawn the same way every time but not the grading
+# profile's: its recorded oracle bank (grader/bank.py) must not be a table of the examples
+# students are graded on. "grading" seeds each check by a digest of its source and pytest
+# id (derandomize); this profile draws from one fixed seed instead (hypothesis's own
+# --hypothesis-seed mechanism, set in load()), the same for every case of a check, so a
+# CUDA case draws exactly its CPU twin's recorded examples.
+settings.register_profile(
+    RELEASE,
+    max_examples=40,
+    derandomize=False,
+    database=None,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    **_COMMON,
+)
+
+
 def load(name: str) -> None:
-    """Make ``name`` the active profile for every check."""
+    """Make ``name`` the active profile for every check.
+
+    In a student release (no ``reference/``, a recorded bank) the release profile is used
+    whatever ``name`` says: only the recorded examples can be graded there.
+    """
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    if oracle.replaying():
+        name = RELEASE
     settings.load_profile(name)
+    _seed_alone(name == RELEASE)
+
+
+_LOCAL_CONSTANTS = providers._get_local_constants  # noqa: SLF001
+
+
+def _seed_alone(on: bool) -> None:
+    """Make (``on``) or stop making the examples a function of the release seed alone.
+
+    Hypothesis now and then draws a constant found in the source of a loaded local module
+    (the grader's, the reference's, the student's own file). Where the reference is
+    missing (a release) or another student's file is loaded, the same seed would then draw
+    other examples than the ones recorded; so the release profile draws without them.
+    (Private hypothesis names: the release pins hypothesis's version exactly.)
+    """
+    if on:
+        hypothesis.core.global_force_seed = RELEASE_SEED
+        providers._get_local_constants = Constants  # noqa: SLF001 - no local constants
+    else:
+        if hypothesis.core.global_force_seed == RELEASE_SEED:
+            hypothesis.core.global_force_seed = None  # a release run earlier in this process
+        providers._get_local_constants = _LOCAL_CONSTANTS  # noqa: SLF001
+    providers.CONSTANTS_CACHE.cache.clear()

@@ -22,7 +22,7 @@ from grader.devices import on_devices, on_each_device
 from grader.drivers import vjp
 from grader.feedback import CheckFailure, fail
 from grader.gradients import remote_function
-from grader.oracle import reference
+from grader.oracle import oracle, reference
 from grader.probes import aten_ops, saved_tensors
 from grader.runner import driver
 from grader.spec import check
@@ -433,7 +433,9 @@ def test_module_beta_gradient(student, device, dtype, shape, seed, beta):
         "Swish.beta に勾配が流れません / no gradient reaches Swish.beta",
         example=example,
     )
-    expected = _reference_grads(x, seen["beta"], upstream)[1]
+    # at the beta drawn (test_module_parameters checks that the module holds it): an oracle
+    # call is made of drawn data only, never of what the student's code returned
+    expected = _reference_grads(x, torch.tensor(beta, dtype=dtype, device=device), upstream)[1]
     assert_matches(seen["grad"], expected, what="d Swish(beta, learnable=True)(x) / d beta", example=example)
 
 
@@ -595,10 +597,11 @@ def _as_beta(beta: Any, x: torch.Tensor) -> Any:
     return beta
 
 
+@oracle
 def _reference_grads(
     x: torch.Tensor, beta: float | torch.Tensor, upstream: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(d/dx, d/dbeta) of the reference for this upstream gradient; d/dbeta is None for a float beta."""
+    """(d/dx, d/dbeta) of the reference for this upstream gradient; d/dbeta is None for a float beta (an oracle call)."""
     x = x.detach().clone().requires_grad_(True)
     if isinstance(beta, torch.Tensor):
         beta = beta.detach().clone().requires_grad_(True)

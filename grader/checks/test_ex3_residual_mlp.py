@@ -36,7 +36,7 @@ from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.feedback import CheckFailure, fail
 from grader.gradients import gradcheck_jointly, remote_function
-from grader.oracle import reference
+from grader.oracle import oracle, reference
 from grader.runner import driver
 from grader.spec import check
 
@@ -98,7 +98,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 @given(config=S.mlp_configs(max_depth=4))
 def test_structure_loads_reference_state_dict(student, config):
     example = config.kwargs()
-    theirs = state_of(ref.ResidualMLP(**config.kwargs()))
+    theirs = reference_structure(config.kwargs())
     mine = student.run(state_dict_structure, config.kwargs(), theirs, example)
     ours = mine["shapes"]
     missing = [k for k in theirs if k not in ours]
@@ -143,10 +143,10 @@ def test_structure_loads_reference_state_dict(student, config):
 def test_eval_matches_reference(student, device, dtype, config, lead, seed, noncontiguous):
     x = S.make((*lead, config.in_features), dtype, device, seed, noncontiguous=noncontiguous)
     example = dict(**config.kwargs(), x=x, mode="eval")
-    expected_model = reference_model(config.kwargs(), device, dtype, seed).eval()
+    state, expected = reference_eval(config.kwargs(), device, dtype, seed, x)
     # a batch large enough to show dropout, run twice: eval mode must be deterministic
     probe = S.make((64, config.in_features), dtype, device, seed + 1)
-    mine = student.run(eval_outputs, config.kwargs(), device, dtype, state_of(expected_model), x, example, probe=probe)
+    mine = student.run(eval_outputs, config.kwargs(), device, dtype, state, x, example, probe=probe)
     first, second = mine["probe"]
     assert_true(
         first.shape != second.shape or torch.equal(first, second),
@@ -157,8 +157,6 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
         actual=second,
         detail="期待 = 1 回目の呼び出し、実際 = 2 回目 / expected = the first call, actual = the second call",
     )
-    with torch.no_grad():
-        expected = expected_model(x)
     assert_matches(mine["out"], expected, what="model.eval()(x)", example=example)
 
 
@@ -177,9 +175,8 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
 def test_train_matches_reference(student, device, dtype, config, lead, seed):
     x = S.make((*lead, config.in_features), dtype, device, seed)
     example = dict(**config.kwargs(), x=x, mode="train", manual_seed=seed)
-    expected_model = reference_model(config.kwargs(), device, dtype, seed).train()
-    actual = student.run(train_output, config.kwargs(), device, dtype, state_of(expected_model), x, example, seed)
-    expected = seeded(lambda: expected_model(x), seed, device)
+    state, expected = reference_train(config.kwargs(), device, dtype, seed, x)
+    actual = student.run(train_output, config.kwargs(), device, dtype, state, x, example, seed)
     assert_matches(actual, expected, what=f"torch.manual_seed({seed}); model.train()(x)", example=example)
 
 
@@ -238,10 +235,8 @@ def test_other_activations(student, device, dtype, config, lead, seed):
     for name, activation in ACTIVATIONS.items():
         kwargs = dict(config.kwargs(), activation=activation)
         example = dict(**config.kwargs(), activation=name, x=x)
-        expected_model = reference_model(kwargs, device, dtype, seed).eval()
-        mine = student.run(eval_outputs, kwargs, device, dtype, state_of(expected_model), x, example)
-        with torch.no_grad():
-            expected = expected_model(x)
+        state, expected = reference_eval(kwargs, device, dtype, seed, x)
+        mine = student.run(eval_outputs, kwargs, device, dtype, state, x, example)
         assert_matches(mine["out"], expected, what=f"ResidualMLP(..., activation={name}).eval()(x)", example=example)
 
 
@@ -326,7 +321,32 @@ def test_rejects_bad_arguments(student):
         assert_raises(ValueError, ResidualMLP, case=case, **(GOOD_ARGUMENTS | bad))
 
 
-# -- the reference's side (grading process only) ----------------------------------------------
+# -- the reference's side (grading process only): oracle calls, plain data in and out ------------
+
+
+@oracle
+def reference_structure(kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The state_dict of ``ResidualMLP(**kwargs)`` as the reference builds it (only its names and shapes matter)."""
+    return state_of(ref.ResidualMLP(**kwargs))
+
+
+@oracle
+def reference_eval(
+    kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The reference with random weights: its state_dict, and ``model.eval()(x)``."""
+    model = reference_model(kwargs, device, dtype, seed).eval()
+    with torch.no_grad():
+        return state_of(model), model(x)
+
+
+@oracle
+def reference_train(
+    kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The reference with random weights: its state_dict, and ``torch.manual_seed(seed); model.train()(x)``."""
+    model = reference_model(kwargs, device, dtype, seed).train()
+    return state_of(model), seeded(lambda: model(x), seed, device)
 
 
 def reference_model(kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int) -> nn.Module:

@@ -29,7 +29,7 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import FULL, HALF, on_devices, on_each_device
 from grader.feedback import fail
-from grader.oracle import reference
+from grader.oracle import oracle, reference
 from grader.probes import aten_ops
 from grader.runner import driver
 from grader.spec import check
@@ -110,17 +110,51 @@ def share_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) 
 
 
 def reference_of(recipe: Recipe) -> nn.Module:
-    """The reference's module built from ``recipe`` (a TransformerBlock with its LayerNorms at random)."""
+    """The reference's module built from ``recipe`` (a TransformerBlock with its LayerNorms at random).
+
+    Only inside oracle calls (below): elsewhere a check holds a :class:`ReferenceModule`.
+    """
     factory = getattr(ref, recipe.cls)
     if recipe.cls == "TransformerBlock":
         factory = lambda *args, **kwargs: randomize_norms(ref.TransformerBlock(*args, **kwargs), recipe.seed)  # noqa: E731
     return make(factory, recipe)
 
 
-def shared(recipe: Recipe) -> tuple[Recipe, nn.Module]:
+@oracle
+def reference_state(recipe: Recipe) -> dict[str, torch.Tensor]:
+    """The state_dict of the reference's module for ``recipe`` (an oracle call)."""
+    return dict(reference_of(recipe).state_dict())
+
+
+@oracle
+def reference_output(recipe: Recipe, dtype: torch.dtype, inputs: tuple[Any, ...]) -> Any:
+    """:func:`expected_output` of the reference's module for ``recipe`` on ``inputs`` (an oracle call)."""
+    return expected_output(reference_of(recipe), dtype, *inputs)
+
+
+@oracle
+def reference_parameter_names(recipe: Recipe) -> list[str]:
+    """The names of the reference's parameters for ``recipe`` (an oracle call)."""
+    return [name for name, _ in reference_of(recipe).named_parameters()]
+
+
+@dataclass(frozen=True)
+class ReferenceModule:
+    """The reference's module for ``recipe`` as a check holds it: reached only through oracle calls.
+
+    :func:`expected_output` of it is its output; :meth:`named_parameters` gives its parameters' names.
+    """
+
+    recipe: Recipe
+
+    def named_parameters(self) -> list[tuple[str, None]]:
+        """``(name, None)`` for each parameter of the reference's module: the names, not the values."""
+        return [(name, None) for name in reference_parameter_names(self.recipe)]
+
+
+def shared(recipe: Recipe) -> tuple[Recipe, ReferenceModule]:
     """The reference's module for ``recipe``, and ``recipe`` carrying its weights for the student's module."""
-    module = reference_of(recipe)
-    return replace(recipe, state=dict(module.state_dict())), module
+    return replace(recipe, state=reference_state(recipe)), ReferenceModule(recipe)
 
 
 def submodule(module: nn.Module, name: str, kind: type, what: str) -> Any:
@@ -155,7 +189,11 @@ def expected_output(reference: Any, dtype: torch.dtype, *inputs: Any) -> Any:
 
     Half-precision results are compared with the float32 result of the same (half-rounded)
     weights and inputs, so the tolerance covers one implementation's rounding, not two.
+    ``reference`` is a reference function (``ref.<name>``), a :class:`ReferenceModule`, or,
+    inside an oracle call, the reference's module itself.
     """
+    if isinstance(reference, ReferenceModule):
+        return reference_output(reference.recipe, dtype, inputs)
     if wide(dtype) != dtype:
         if isinstance(reference, nn.Module):
             reference = copy.deepcopy(reference).to(wide(dtype))
@@ -821,6 +859,7 @@ def test_positional_encoding_table(student, device, d_model, max_len):
 
 @check(
     2,
+    needs_reference=True,
     ja="PositionalEncoding(x) = x + pe[:L] (評価モード、x の dtype・デバイスのまま)",
     en="PositionalEncoding(x) = x + pe[:L] (eval mode; x's dtype and device)",
     hint_ja="x は (B, L, d_model) (バッチが先) です。pe[:x.size(1)] を足します (x.size(0) はバッチの大きさ)。",
@@ -834,10 +873,12 @@ def test_positional_encoding_forward(student, device, dtype, data, B, L, half_d,
     x = data.draw(S.tensors((B, L, d_model), dtype, device, noncontiguous=None))
     example = dict(d_model=d_model, max_len=max_len, x=x)
     result = student.run(positional_encoding, recipe, [x])
-    # the student's own table, so that a wrong table costs only the table check
+    # the student's own table, so that a wrong table costs only the table check; the
+    # reference's when theirs is unusable (asked for always, so that a release's bank holds it)
+    table = ref.sinusoidal_table(max_len, d_model)
     pe = result["pe"]
     if pe is None or pe.numel() != max_len * d_model:
-        pe = ref.sinusoidal_table(max_len, d_model).to(device=device, dtype=dtype)
+        pe = table.to(device=device, dtype=dtype)
     [actual] = result["outputs"]
     expected = x + pe.reshape(max_len, d_model)[:L].to(dtype)
     assert_matches(actual, expected, what="PositionalEncoding(d_model, max_len)(x)", example=example)
