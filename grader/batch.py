@@ -154,11 +154,16 @@ def run(
     settings: Settings,
     executor: concurrent.futures.Executor,
     progress: Callable[[int, int, str], None] | None = None,
+    everyone: Sequence[tuple[str, Path]] | None = None,
 ) -> Path:
-    """Grade every student folder not already graded with the same content hash; return grades.csv's path."""
+    """Grade every student folder not already graded with the same content hash; return grades.csv's path.
+
+    The folders are ``submissions/<student_id>/``, or ``everyone``'s ``(student_id, folder)``
+    pairs when given (nbgrader keeps them as ``submitted/<student_id>/<assignment>/``).
+    """
     from grader.report import write_text_atomic
 
-    everyone = students(submissions, out)
+    everyone = list(everyone) if everyone is not None else students(submissions, out)
     jobs = []
     for student, folder in everyone:
         digest = content_hash(folder, settings)

@@ -6,13 +6,15 @@ import argparse
 import contextlib
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from grader import profiles, registry, report
+from grader.course import DEFAULT_ASSIGNMENT
 from grader.plugin import COLLECTOR
 from grader.results import Results
 from grader.worker import Limits
@@ -66,9 +68,19 @@ def _parser() -> argparse.ArgumentParser:
         "--isolate", action="store_true", help="run the code in worker processes, as batch grading does"
     )
 
+    course = sub.add_parser("nbgrader", help="nbgrader のコースを作る / write an nbgrader course")
+    course.add_argument("course_dir", type=Path, metavar="COURSE_DIR", help="the course's folder (created if needed)")
+    course.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, metavar="ID", help=f"assignment id (default: {DEFAULT_ASSIGNMENT})")
+    course.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
+
     batch = sub.add_parser("batch", help="クラス全員を採点する / grade a whole class")
-    batch.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student")
-    batch.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="grades.csv and per-student results")
+    batch.add_argument("submissions", type=Path, nargs="?", metavar="SUBMISSIONS_DIR", help="one folder per student")
+    batch.add_argument("--out", type=Path, metavar="OUT_DIR", help="grades.csv and per-student results")
+    batch.add_argument(
+        "--nbgrader", type=Path, metavar="COURSE_DIR",
+        help="grade the nbgrader course's submitted/<student>/<assignment>/ and write its gradebook",
+    )  # fmt: skip
+    batch.add_argument("--assignment", metavar="ID", help="with --nbgrader: the assignment to grade")
     batch.add_argument("--workers", type=int, help="processes grading at once (default: every core)")
     batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
     batch.add_argument("--timeout", type=float, default=Limits.call_timeout_s, help="seconds per call of student code")
@@ -84,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    if args.command == "nbgrader":
+        return _course(args, console)
     if args.command == "batch":
         return _batch(args, console)
     if args.command == "release":
@@ -130,9 +144,7 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
         console.print("[red]--timeout と --memory は正の数 / --timeout and --memory must be positive[/red]")
         return 2
     try:
-        exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
-        settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
-        batch.students(args.submissions, args.out)
+        work = _nbgrader_work(args, console) if args.nbgrader is not None else _folders_work(args)
     except (ValueError, batch.BatchError) as err:
         console.print(f"[red]{err}[/red]")
         return 2
@@ -153,7 +165,7 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
             bar.update(task, completed=done, total=total, description=f"採点中 / grading {student}".rstrip())
 
         try:
-            csv_path = batch.run(args.submissions, args.out, settings, executor, progress)
+            csv_path = work(executor, progress)
         except KeyboardInterrupt:
             console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
             return 130
@@ -165,6 +177,63 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
             if client is not None:
                 client.close()
     console.print(f"grades: {csv_path}")
+    return 0
+
+
+def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
+    """``batch SUBMISSIONS_DIR --out OUT_DIR``: what to run once the executor is there."""
+    from grader import batch
+
+    if args.submissions is None or args.out is None:
+        raise batch.BatchError(
+            "SUBMISSIONS_DIR と --out OUT_DIR (または --nbgrader COURSE_DIR --assignment ID) を指定してください / "
+            "give SUBMISSIONS_DIR and --out OUT_DIR (or --nbgrader COURSE_DIR --assignment ID)"
+        )
+    exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
+    settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
+    batch.students(args.submissions, args.out)
+    return lambda executor, progress: batch.run(args.submissions, args.out, settings, executor, progress)
+
+
+def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., Path]:
+    """``batch --nbgrader COURSE_DIR --assignment ID``: grade nbgrader's submissions, write its gradebook."""
+    from grader import batch, gradebook
+
+    if args.assignment is None or args.submissions is not None or args.exercises:
+        raise batch.BatchError(
+            "--nbgrader COURSE_DIR には --assignment ID が必要です (SUBMISSIONS_DIR と --exercises は使いません) / "
+            "--nbgrader COURSE_DIR needs --assignment ID (and takes no SUBMISSIONS_DIR or --exercises)"
+        )
+    try:
+        course = gradebook.open_course(args.nbgrader, args.assignment)
+        gradebook.exercises(course)
+        gradebook.submissions(course)
+    except gradebook.CourseError as err:
+        raise batch.BatchError(str(err)) from None
+    out = args.out or course.root / "grader-batch" / args.assignment
+    limits = Limits(args.timeout, args.memory)
+
+    def work(executor: Any, progress: Any) -> Path:
+        csv_path, totals = gradebook.grade(course, out, args.profile, limits, executor, progress)
+        console.print(f"gradebook: {course.db_url} ({len(totals)} students, assignment {args.assignment})")
+        return csv_path
+
+    return work
+
+
+def _course(args: argparse.Namespace, console: Console) -> int:
+    """``python -m grader nbgrader COURSE_DIR``: see grader/course.py."""
+    from grader import course
+
+    try:
+        exercises = [registry.find(name) for name in args.exercises] if args.exercises else list(registry.EXERCISES)
+        written = course.write_course(args.course_dir, args.assignment, exercises)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        return 2
+    for path in written:
+        console.print(f"wrote {path}")
+    console.print(f"next: cd {args.course_dir} && nbgrader generate_assignment {args.assignment}")
     return 0
 
 

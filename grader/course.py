@@ -17,9 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import nbformat
-
-from grader import registry, source_notebook
+from grader import registry
 from grader.report import write_text_atomic
 
 DEFAULT_ASSIGNMENT = "pytorch_chapter"
@@ -63,6 +61,10 @@ def write_course(
     course_id: str = "pytorch-chapter",
 ) -> list[Path]:
     """Write the config (unless the instructor's own is there) and one source notebook per exercise."""
+    import nbformat
+
+    from grader import source_notebook
+
     if not assignment or any(ch in assignment for ch in "/\\") or assignment.startswith("."):
         raise ValueError(f"課題名 {assignment!r} は使えません / {assignment!r} is not a usable assignment name")
     course_dir = Path(course_dir)

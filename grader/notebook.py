@@ -81,7 +81,7 @@ def run_check(exercise: str, check: str, namespace: MutableMapping[str, Any]) ->
             "-p", "no:xdist", "-p", "no:terminal", "--profile", profile, "--target", "."]  # fmt: skip
     captured = io.StringIO()
     with _kernel_state_kept(), _as_submission(namespace, ex), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # outside the check (pytest records the check's own warnings)
+        warnings.simplefilter("always")  # pytest records each warning of the check, even one seen before
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             code = pytest.main(args, plugins=[session])
     result = _find(session, ex, check)
