@@ -22,6 +22,11 @@ class Check:
         """Its nbgrader grade id, unique in an assignment: ``ex1_test_last_token_values``."""
         return f"{self.exercise.short}_{self.name}"
 
+    def pass_line(self, profile: str) -> str:
+        """What a test cell prints when the check passes."""
+        points = f"{self.info.points:g}"
+        return f"✓ {points} / {points}  {self.info.title}  [{self.exercise.short}, {profile}]"
+
 
 def checks(exercise: Exercise) -> list[Check]:
     """Every ``@check`` function of ``exercise``'s check module, in the order the file defines them."""

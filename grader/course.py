@@ -28,9 +28,9 @@ CONFIG_TEXT = MARKER + ''' (grader/course.py); it rewrites this file unless you 
 """nbgrader configuration for the PyTorch chapter's exercises."""
 
 from nbgrader.converters import GenerateAssignment, GenerateFeedback
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors import ClearSolutions
 
-from grader.nbgrader_clear import ClearSolutionsByPlace
+from grader.nbgrader_clear import ClearHiddenTestsInFeedback, ClearSolutionsByPlace
 
 c = get_config()  # noqa: F821 - nbgrader provides it
 
@@ -47,7 +47,7 @@ c.GenerateAssignment.preprocessors = [
 ]
 
 # Feedback shows each test's result, never the source of a hidden test.
-c.GenerateFeedback.preprocessors = [*GenerateFeedback.class_traits()["preprocessors"].default(), ClearHiddenTests]
+c.GenerateFeedback.preprocessors = [*GenerateFeedback.class_traits()["preprocessors"].default(), ClearHiddenTestsInFeedback]
 
 # A check may take a while with the grading profile (nbgrader's default is 30 s a cell).
 c.Execute.timeout = 600

@@ -181,13 +181,14 @@ def grade(
 ) -> tuple[Path, dict[str, float]]:
     """Grade every submission of the assignment with the batch runner, then record it in the gradebook.
 
-    Returns grades.csv's path and each student's total in the gradebook. Students whose
-    results are already in ``out`` with the same content hash are not graded again, but
-    their scores are written again (the gradebook may be new).
+    Also writes the autograded notebooks (:mod:`grader.autograded`) that formgrader and
+    ``nbgrader generate_feedback`` read. Returns grades.csv's path and each student's total
+    in the gradebook. Students whose results are already in ``out`` with the same content
+    hash are not graded again, but their scores are written again (the gradebook may be new).
     """
     import json
 
-    from grader import batch
+    from grader import autograded, batch
 
     graded = exercises(course)
     everyone = submissions(course)
@@ -197,4 +198,5 @@ def grade(
     for student, folder in everyone:
         results = json.loads((out / student / batch.RESULTS).read_text(encoding="utf-8"))
         totals[student] = record(course, student, folder, results, graded)
+        autograded.write(course, student, folder, results, graded, profile)
     return csv_path, totals

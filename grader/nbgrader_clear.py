@@ -1,4 +1,4 @@
-"""nbgrader's ClearSolutions, aware of where a solution region sits (the course's config uses it).
+"""nbgrader preprocessors the course's config uses: a place-aware ClearSolutions, hidden tests out of feedback.
 
 Stock nbgrader puts ``raise NotImplementedError()`` wherever a region was. Inside a
 function that is the stub a student expects; at module or class level it would make
@@ -14,8 +14,8 @@ import ast
 import re
 
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import ClearSolutions
-from traitlets import Unicode
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from traitlets import List, Unicode
 
 #: What a module- or class-level solution region becomes in the release.
 HELPER_STUB = "# 補助の関数やクラスが必要ならここに書いてください / helpers, if you need any, go here"
@@ -50,6 +50,16 @@ class ClearSolutionsByPlace(ClearSolutions):
             raise RuntimeError("no end solution statement found")
         cell.source = "\n".join(new_lines)
         return region >= 0
+
+
+class ClearHiddenTestsInFeedback(ClearHiddenTests):
+    """nbgrader's ClearHiddenTests for ``generate_feedback``: the feedback shows no hidden test's source.
+
+    It only declares the HTML exporter's ``display_data_priority`` option (which the exporter
+    hands to every preprocessor), so that nbgrader does not warn it is unknown.
+    """
+
+    display_data_priority = List().tag(config=True)
 
 
 def _regions_in_functions(source: str, begin: str) -> dict[int, bool]:

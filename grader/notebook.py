@@ -36,7 +36,7 @@ import torch
 from rich.console import Console
 
 from grader import profiles, registry, report
-from grader.checklist import checks
+from grader.checklist import Check, checks
 from grader.loader import LoadError
 from grader.plugin import COLLECTOR, RUNNER
 from grader.results import PASSED, CheckResult
@@ -93,7 +93,7 @@ def run_check(exercise: str, check: str, namespace: MutableMapping[str, Any]) ->
         )
     if result.status != PASSED or session.violations:
         raise CheckFailed(_failure_text(result))
-    print(_pass_line(result, profile))
+    print(Check(result.exercise, result.name, result.info).pass_line(profile))
     for line in _warning_lines(session.warnings):
         print(line)
 
@@ -169,11 +169,6 @@ def _failure_text(result: CheckResult) -> str:
     for line in report.check_lines(result, details=True):
         console.print(line)
     return text.getvalue().rstrip()
-
-
-def _pass_line(result: CheckResult, profile: str) -> str:
-    points = report._points(result.max_score)  # noqa: SLF001 - the same number format as the report
-    return f"✓ {points} / {points}  {result.info.title}  [{result.exercise.short}, {profile}]"
 
 
 def _warning_lines(found: list[str], limit: int = 3) -> list[str]:

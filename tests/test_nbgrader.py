@@ -286,3 +286,18 @@ def test_batch_nbgrader_writes_the_same_grades_into_the_gradebook(cycle):
     assert ours == theirs and all(row["timestamp"].startswith(TIMESTAMP[:19]) for row in ours.values())
     with (batch_course / "grader-batch" / ONE / "grades.csv").open(encoding="utf-8") as f:
         assert {row["student_id"]: float(row["total"]) for row in csv.DictReader(f)} == cycle["expected"]
+    for student in cycle["expected"]:  # autograded notebooks for formgrader: the same cells fail as under nbgrader
+        name = Path(student) / ONE / f"{EX1.id}.ipynb"
+        assert _failing(batch_course / "autograded" / name) == _failing(course / "autograded" / name), student
+    nbgrader(batch_course, "generate_feedback", ONE)
+    page = _text(batch_course / "feedback" / "partial" / ONE / f"{EX1.id}.html")
+    assert "HIDDEN TESTS" not in page and "ValueError" in page and f"{PARTIAL:g}" in page
+
+
+def _failing(notebook: Path) -> set[str]:
+    """The grade ids of the cells whose output nbgrader scores 0 (an error, or anything on stderr)."""
+    return {
+        grade_id
+        for grade_id, outputs in cell_outputs(notebook).items()
+        if any(o["output_type"] == "error" or o.get("name") == "stderr" for o in outputs)
+    }
