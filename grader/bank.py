@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,12 +186,20 @@ def _release(version: str) -> str:
     return version.split("+", 1)[0]
 
 
-def save(path: Path, entries: dict[str, Any], cases: dict[str, list[str]], profile: dict[str, Any]) -> None:
-    """Write a bank: ``entries`` (key -> result), the ``cases`` each check recorded, and how they were drawn."""
+def save(
+    path: Path,
+    entries: dict[str, Any],
+    cases: Mapping[str, Iterable[str]],
+    profile: dict[str, Any],
+    devices: Iterable[str] = ("cpu",),
+) -> None:
+    """Write a bank: ``entries`` (key -> result), the ``cases`` each check recorded, how they were
+    drawn (``profile``), and the device types the results were computed on."""
     bank = {
         "format": FORMAT,
         "versions": versions(),
         "profile": profile,
+        "devices": sorted(set(devices)),
         "cases": {check: sorted(found) for check, found in sorted(cases.items())},
         "entries": _packed(entries),
     }
@@ -260,6 +268,7 @@ class Bank:
         self.versions: dict[str, str] = data["versions"]
         self.profile: dict[str, Any] = data["profile"]
         self.cases: dict[str, list[str]] = data["cases"]
+        self.devices: list[str] = data["devices"]
         self.entries: dict[str, Any] = data["entries"]
 
     def mismatch(self) -> str | None:

@@ -17,8 +17,8 @@ Where the answers come from:
   must never hold the reference). Listeners (:func:`listening`) see every call: that is how
   ``python -m grader release`` records the bank, and how the kit's tests trace which
   checks use the reference.
-- in a student release there is no ``reference/``: results come from the recorded bank
-  (grader/bank.py), looked up by the call's content. A call the bank does not hold is an
+- in a student release there is no ``reference/``, and a recorded bank lies beside the
+  grader (grader/bank.py): results come from it, looked up by the call's content. A call the bank does not hold is an
   example that was not recorded: inside a hypothesis example it is rejected
   (``hypothesis.reject()``), so hypothesis moves on and shrinks only within recorded
   examples; a check case the bank never recorded (a half-precision CUDA case) is skipped;
@@ -31,7 +31,6 @@ import contextlib
 import contextvars
 import functools
 import importlib
-import importlib.util
 import inspect
 import os
 import re
@@ -40,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
+
+import torch
 
 from grader import bank as banks
 
@@ -85,17 +86,13 @@ def listening(listener: Callable[[Call], None]) -> Iterator[None]:
 _bank: banks.Bank | None = None
 
 
-_reference_present: bool | None = None
-
-
 def replaying() -> bool:
-    """Whether answers come from a recorded bank (a student release) rather than from ``reference/``."""
-    global _reference_present
-    if os.environ.get(BANK_ENV):
-        return True
-    if _reference_present is None:
-        _reference_present = importlib.util.find_spec("reference") is not None
-    return not _reference_present
+    """Whether answers come from a recorded bank rather than from ``reference/``.
+
+    A release is a grader with a bank beside it (``grader/oracle_bank.pt``); the kit has
+    none, and ``GRADER_ORACLE_BANK`` names one to replay anyway.
+    """
+    return bool(os.environ.get(BANK_ENV)) or banks.BANK_PATH.is_file()
 
 
 def _the_bank() -> banks.Bank:
@@ -120,17 +117,24 @@ def current_check() -> tuple[str | None, str | None]:
 class OracleFunction:
     """A callable that answers through the oracle: computed with the reference, or looked up in the bank."""
 
-    def __init__(self, name: str, compute: Callable[..., Any], signature: inspect.Signature | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        compute: Callable[..., Any],
+        signature: inspect.Signature | None = None,
+        per_device: bool = False,
+    ) -> None:
         self.name = name
         self._compute = compute
         self._signature = signature
+        self.per_device = per_device
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _computing.get():  # inside another oracle call: just compute
             return self._compute(*args, **kwargs)
         arguments = self._arguments(args, kwargs)
         if replaying():
-            return _look_up(self.name, arguments)
+            return _look_up(self, arguments)
         token = _computing.set(True)
         try:
             result = banks.plain(self._compute(*args, **kwargs), what=self.name)
@@ -148,14 +152,19 @@ class OracleFunction:
         if self._signature is not None:
             bound = self._signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            return dict(bound.arguments)
-        return {**{str(i): value for i, value in enumerate(args)}, **kwargs}
+            arguments = dict(bound.arguments)
+        else:
+            arguments = {**{str(i): value for i, value in enumerate(args)}, **kwargs}
+        if self.per_device:  # part of the key: the device type the result was computed on
+            arguments[PER_DEVICE] = (banks.device_of(arguments) or _CPU).type
+        return arguments
 
     def __repr__(self) -> str:
         return f"<oracle {self.name}>"
 
 
-def _look_up(name: str, arguments: dict[str, Any]) -> Any:
+def _look_up(function: OracleFunction, arguments: dict[str, Any]) -> Any:
+    name = function.name
     bank = _the_bank()
     problem = bank.mismatch()
     if problem:
@@ -164,7 +173,8 @@ def _look_up(name: str, arguments: dict[str, Any]) -> Any:
     if found is not _MISSING:
         return banks.moved(found, banks.device_of(arguments))
     check, case = current_check()
-    if check is not None and not bank.covers(check, case):
+    unrecorded_device = function.per_device and arguments[PER_DEVICE] not in bank.devices
+    if unrecorded_device or (check is not None and not bank.covers(check, case)):
         import pytest
 
         pytest.skip(f"記録された参照結果にこのケースはありません / the recorded results do not cover {case}")
@@ -180,16 +190,27 @@ def _look_up(name: str, arguments: dict[str, Any]) -> Any:
 
 
 _MISSING = object()
+_CPU = torch.device("cpu")
+
+#: The key entry of a ``per_device`` oracle call: the device type its result was computed on.
+PER_DEVICE = "<device type>"
 
 
-def oracle(fn: F) -> F:
+def oracle(fn: F | None = None, *, per_device: bool = False) -> Any:
     """Make ``fn`` (a function of plain data returning plain data) an oracle call, keyed by its content.
 
     Its body may use the reference freely (``ref.ResidualMLP(...)``, autograd through
-    ``ref.swish``); arguments named ``device`` are not part of the key.
+    ``ref.swish``); arguments named ``device`` are not part of the key. ``per_device=True``
+    (``@oracle(per_device=True)``) is for a result that depends on the device itself, such
+    as dropout masks from the device's generator: its key holds the device type, and a
+    release recorded on the CPU skips that call's GPU cases.
     """
-    wrapped = OracleFunction(f"{fn.__module__}.{fn.__qualname__}", fn, inspect.signature(fn))
-    return functools.wraps(fn)(wrapped)  # type: ignore[return-value]
+
+    def wrap(fn: F) -> F:
+        wrapped = OracleFunction(f"{fn.__module__}.{fn.__qualname__}", fn, inspect.signature(fn), per_device)
+        return functools.wraps(fn)(wrapped)  # type: ignore[return-value]
+
+    return wrap if fn is None else wrap(fn)
 
 
 # -- the reference, as check modules name it ---------------------------------------------------------

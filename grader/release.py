@@ -15,11 +15,13 @@ than the grading profile's), and every oracle call's result is kept by its key.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from rich.console import Console
 
 from grader import bank, oracle, profiles, registry
@@ -47,9 +49,11 @@ class Recorder:
     cases: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     calls: Counter = field(default_factory=Counter)  # exercise id -> oracle calls
     keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # exercise id -> keys
+    devices: set[str] = field(default_factory=lambda: {"cpu"})  # device types results were computed on
 
     def __call__(self, call: oracle.Call) -> None:
         key = bank.key(call.name, call.arguments)
+        self.devices.add((bank.device_of(call.arguments) or torch.device("cpu")).type)
         self.entries[key] = bank.moved(call.result, None)
         exercise = _exercise_of(call.check)
         self.calls[exercise] += 1
@@ -85,8 +89,11 @@ def build(out: Path) -> Summary:
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ReleaseError(f"{out} が空ではありません / {out} is not empty: give a new or empty folder")
-    if oracle.replaying():
-        raise ReleaseError("reference/ がありません / the reference is not here: build a release from the kit itself")
+    if oracle.replaying() or importlib.util.find_spec("reference") is None:
+        raise ReleaseError(
+            "参照実装がありません (これは配布用のフォルダですか?) / no reference here (is this a release?): "
+            "build a release from the kit itself"
+        )
     recorder = Recorder()
     with oracle.listening(recorder):
         results = grade(list(registry.EXERCISES), KIT_ROOT / "solutions", profiles.RELEASE)
@@ -98,7 +105,7 @@ def build(out: Path) -> Summary:
     files = [*_copy_exercises(out), *_copy_grader(out), *_write_templates(out)]
     bank_path = out / "grader" / bank.BANK_PATH.name
     profile = {"name": profiles.RELEASE, "seed": profiles.RELEASE_SEED}
-    bank.save(bank_path, recorder.entries, recorder.cases, profile)
+    bank.save(bank_path, recorder.entries, recorder.cases, profile, recorder.devices)
     files.append(str(bank_path.relative_to(out)))
     return Summary(
         out,

@@ -39,6 +39,12 @@ def doubled(x: torch.Tensor, scale: float = 2.0, device: str = "cpu") -> dict[st
     return {"y": x * scale}
 
 
+@oracle.oracle(per_device=True)
+def on_its_device(x: torch.Tensor, device: str = "cpu") -> torch.Tensor:
+    """A stand-in for an oracle whose result depends on the device (dropout masks from its generator)."""
+    return x + 1
+
+
 @dataclass(frozen=True)
 class Placed:
     size: int
@@ -180,6 +186,18 @@ def test_replay_skips_a_case_never_recorded(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/test_ex9_x.py::test_y[cuda-float32] (call)")
     with pytest.raises(oracle.OracleMiss):  # the CPU twin was recorded: a miss there is an error
         doubled(torch.tensor([7.0]))
+
+
+def test_replay_skips_a_device_dependent_call_on_a_device_never_recorded(tmp_path, monkeypatch):
+    recorder = Recorder()
+    with oracle.listening(recorder):
+        on_its_device(torch.tensor([1.0]))
+    path = tmp_path / "bank.pt"
+    bank.save(path, recorder.entries, recorder.cases, {"name": "test"}, recorder.devices)
+    monkeypatch.setenv(oracle.BANK_ENV, str(path))
+    assert torch.equal(on_its_device(torch.tensor([1.0])), torch.tensor([2.0]))
+    with pytest.raises(pytest.skip.Exception):
+        on_its_device(torch.tensor([1.0]), device="meta")
 
 
 def test_replay_refuses_other_versions(tmp_path, monkeypatch):
@@ -353,8 +371,9 @@ def test_a_new_student_sets_up_the_release_and_gets_graded(release, tmp_path_fac
         assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     python, pytest_bin = home / ".venv" / "bin" / "python", home / ".venv" / "bin" / "pytest"
     # no reference anywhere: the fresh environment answers from the bank
-    probe = subprocess.run([python, "-c", "import grader.oracle as o; print(o.replaying())"], cwd=home, env=env, capture_output=True, text=True)
-    assert probe.stdout.strip() == "True", probe.stderr
+    where = "import importlib.util, grader.oracle as o; print(o.replaying(), importlib.util.find_spec('reference'))"
+    probe = subprocess.run([python, "-c", where], cwd=home, env=env, capture_output=True, text=True)
+    assert probe.stdout.split() == ["True", "None"], probe.stdout + probe.stderr
 
     # a correct answer in one stub: bare `pytest` grades every exercise and prints the grader's report
     (home / "exercises" / "ex1_last_token.py").write_text(
