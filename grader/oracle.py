@@ -18,10 +18,11 @@ Where the answers come from:
   ``python -m grader release`` records the bank, and how the kit's tests trace which
   checks use the reference.
 - in a student release there is no ``reference/``, and a recorded bank lies beside the
-  grader (grader/bank.py): results come from it, looked up by the call's content. A call the bank does not hold is an
-  example that was not recorded: inside a hypothesis example it is rejected
-  (``hypothesis.reject()``), so hypothesis moves on and shrinks only within recorded
-  examples; a check case the bank never recorded (a half-precision CUDA case) is skipped;
+  grader (grader/bank.py): results come from it, looked up by the call's content. A call
+  the bank does not hold is an example that was not recorded: inside a hypothesis example
+  it is rejected (``hypothesis.reject()``), so hypothesis moves on and shrinks only within
+  recorded examples; a check case the bank never recorded (a half-precision CUDA case, or
+  a ``per_device`` call on a GPU when the bank was recorded on the CPU) is skipped;
   anywhere else it is an error that names the check, never a silent pass.
 """
 
