@@ -18,7 +18,7 @@ Where the answers come from:
   ``python -m grader release`` records the bank, and how the kit's tests trace which
   checks use the reference.
 - in a student release there is no ``reference/``, and a recorded bank lies beside the
-  grader (grader/bank.py): results come from it, looked up by the call's content. A call
+  grader (grader/bank.py, :func:`replaying`): results come from it, looked up by the call's content. A call
   the bank does not hold is an example that was not recorded: inside a hypothesis example
   it is rejected (``hypothesis.reject()``), so hypothesis moves on and shrinks only within
   recorded examples; a check case the bank never recorded (a half-precision CUDA case, or
@@ -32,6 +32,7 @@ import contextlib
 import contextvars
 import functools
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -87,13 +88,24 @@ def listening(listener: Callable[[Call], None]) -> Iterator[None]:
 _bank: banks.Bank | None = None
 
 
+_reference_importable: bool | None = None
+
+
 def replaying() -> bool:
     """Whether answers come from a recorded bank rather than from ``reference/``.
 
-    A release is a grader with a bank beside it (``grader/oracle_bank.pt``); the kit has
-    none, and ``GRADER_ORACLE_BANK`` names one to replay anyway.
+    A release is a grader with a bank beside it (``grader/oracle_bank.pt``) and no
+    ``reference/``; the kit computes with its reference even if a bank lands in grader/.
+    ``GRADER_ORACLE_BANK`` names a bank to replay anyway (the kit's tests).
     """
-    return bool(os.environ.get(BANK_ENV)) or banks.BANK_PATH.is_file()
+    global _reference_importable
+    if os.environ.get(BANK_ENV):
+        return True
+    if not banks.BANK_PATH.is_file():
+        return False
+    if _reference_importable is None:
+        _reference_importable = importlib.util.find_spec("reference") is not None
+    return not _reference_importable
 
 
 def _the_bank() -> banks.Bank:
