@@ -5,7 +5,11 @@ from __future__ import annotations
 import hypothesis.core
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture import providers
-from hypothesis.internal.constants_ast import Constants
+
+try:
+    from hypothesis.internal.constants_ast import Constants
+except ImportError:  # a hypothesis from before local constants
+    Constants = None  # type: ignore[assignment,misc]
 
 from grader import oracle
 
@@ -31,8 +35,9 @@ settings.register_profile(
     STUDENT, max_examples=12, phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink), **_COMMON
 )
 
-# Defensible: every student gets the same examples (derandomize), more of them, and
-# nothing from an example database can change a grade between reruns.
+# Defensible: every student gets the same examples (derandomize, and no constants taken
+# from their own file: see _draw_local_constants), more of them, and nothing from an
+# example database can change a grade between reruns.
 settings.register_profile(
     GRADING,
     max_examples=40,
@@ -82,26 +87,32 @@ def load(name: str) -> None:
     if oracle.replaying():
         name = RELEASE
     settings.load_profile(name)
-    _seed_alone(name == RELEASE)
+    _use_release_seed(name == RELEASE)
+    _draw_local_constants(name == STUDENT)
 
 
-_LOCAL_CONSTANTS = providers._get_local_constants  # noqa: SLF001
-
-
-def _seed_alone(on: bool) -> None:
-    """Make (``on``) or stop making the examples a function of the release seed alone.
-
-    Hypothesis now and then draws a constant found in the source of a loaded local module
-    (the grader's, the reference's, the student's own file). Where the reference is
-    missing (a release) or another student's file is loaded, the same seed would then draw
-    other examples than the ones recorded; so the release profile draws without them.
-    (Private hypothesis names: the release pins hypothesis's version exactly.)
-    """
+def _use_release_seed(on: bool) -> None:
+    """Draw every check's examples from :data:`RELEASE_SEED` (``on``), or as the profile says."""
     if on:
         hypothesis.core.global_force_seed = RELEASE_SEED
-        providers._get_local_constants = Constants  # noqa: SLF001 - no local constants
-    else:
-        if hypothesis.core.global_force_seed == RELEASE_SEED:
-            hypothesis.core.global_force_seed = None  # a release run earlier in this process
-        providers._get_local_constants = _LOCAL_CONSTANTS  # noqa: SLF001
+    elif hypothesis.core.global_force_seed == RELEASE_SEED:
+        hypothesis.core.global_force_seed = None  # a release run earlier in this process
+
+
+_LOCAL_CONSTANTS = getattr(providers, "_get_local_constants", None) if Constants is not None else None
+
+
+def _draw_local_constants(on: bool) -> None:
+    """Let hypothesis draw constants found in loaded local modules (``on``), or not.
+
+    Hypothesis now and then draws a constant found in the source of a loaded local module:
+    the grader's, the reference's, and the student's own file when it is graded in this
+    process. Then two students (or a release without the reference) would not get the same
+    examples from the same seed. So only the student profile draws them; the deterministic
+    profiles draw from their seed alone. (Private hypothesis names, looked up with care: a
+    hypothesis without them has no local constants to turn off.)
+    """
+    if _LOCAL_CONSTANTS is None:
+        return
+    providers._get_local_constants = _LOCAL_CONSTANTS if on else Constants  # noqa: SLF001
     providers.CONSTANTS_CACHE.cache.clear()

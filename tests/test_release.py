@@ -226,18 +226,22 @@ def draws():
     drawn()
     return seen
 
+profiles.load(profiles.GRADING)
+graded_first = draws()
 profiles.load(profiles.RELEASE)
 first = draws()
 sys.path.insert(0, sys.argv[1])
 import release_constants_probe  # hypothesis now and then draws constants of loaded local modules
 again = draws()
 profiles.load(profiles.GRADING)
-print(json.dumps({"first": first, "again": again, "graded": draws(), "n": settings.get_profile("release").max_examples}))
+print(json.dumps({"first": first, "again": again, "graded_first": graded_first, "graded": draws(),
+                  "n": settings.get_profile("release").max_examples}))
 """
 
 
 def test_release_profile_draws_its_own_examples_whatever_modules_are_loaded(tmp_path):
-    """Fixed examples, not the grading profile's, and not moved by the constants of a loaded module.
+    """Fixed examples, not the grading profile's, and not moved by the constants of a loaded module
+    (such as the student's own file, graded in-process): neither the release's nor the grading profile's.
 
     (In a subprocess: the constants hypothesis collects from loaded modules stay collected.)
     """
@@ -251,6 +255,7 @@ def test_release_profile_draws_its_own_examples_whatever_modules_are_loaded(tmp_
     assert proc.returncode == 0, proc.stderr[-3000:]
     drawn = json.loads(proc.stdout.splitlines()[-1])
     assert drawn["first"] == drawn["again"] and len(drawn["first"]) == drawn["n"]
+    assert drawn["graded_first"] == drawn["graded"], "a loaded module's constants moved the grading profile's examples"
     shared = {tuple(d) for d in drawn["first"]} & {tuple(d) for d in drawn["graded"]}
     assert len(shared) <= 2, f"the release profile draws the grading profile's examples: {sorted(shared)}"
 
