@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hypothesis.core
-from hypothesis import HealthCheck, Phase, settings
+import torch
+from hypothesis import HealthCheck, Phase, register_random, settings
 from hypothesis.internal.conjecture import providers
 
 try:
@@ -12,6 +13,29 @@ except ImportError:  # a hypothesis from before local constants
     Constants = None  # type: ignore[assignment,misc]
 
 from grader import oracle
+
+class _TorchGlobalGenerator:
+    """torch's global CPU generator, shaped as hypothesis manages random generators.
+
+    Registered, it is seeded afresh before every example and restored after it, as
+    hypothesis does for ``random`` and numpy. Without that, ``torch.randn`` in a check drew
+    from wherever earlier checks (in batch grading: earlier students) had left the
+    generator, so the same example could differ between runs and between workers.
+    """
+
+    def seed(self, seed: int) -> None:
+        torch.random.default_generator.manual_seed(seed)  # the CPU generator alone: no lazy CUDA seeding
+
+    def getstate(self) -> torch.Tensor:
+        return torch.random.default_generator.get_state()
+
+    def setstate(self, state: torch.Tensor) -> None:
+        torch.random.default_generator.set_state(state)
+
+
+#: Held here: hypothesis keeps only a weak reference to what it manages.
+TORCH_GENERATOR = _TorchGlobalGenerator()
+register_random(TORCH_GENERATOR)
 
 STUDENT = "student"
 GRADING = "grading"

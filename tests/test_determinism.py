@@ -1,0 +1,67 @@
+"""The same example gives the same grade, whatever ran before it in the process.
+
+Batch grading runs many students, one after another, in each pool process. Neither
+torch's global generator (left wherever the previous check put it) nor the memo of
+reference results may make a later student's examples differ from an earlier one's.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grader import oracle, profiles
+
+
+def torch_draws_per_example() -> list[list[float]]:
+    seen = []
+
+    @settings(max_examples=5, derandomize=True, database=None)
+    @given(st.integers(0, 3))
+    def drawn(n: int) -> None:
+        seen.append(torch.randn(2).tolist())
+
+    drawn()
+    return seen
+
+
+def test_torch_draws_in_an_example_do_not_depend_on_earlier_use_of_the_generator() -> None:
+    assert profiles.TORCH_GENERATOR is not None  # registered with hypothesis on import
+    first = torch_draws_per_example()
+    torch.randn(1000)  # what an earlier check or student would leave behind
+    torch.manual_seed(12345)
+    assert torch_draws_per_example() == first
+
+
+calls: list[int] = []
+
+
+@oracle.oracle
+def noisy_reference(x: torch.Tensor, scale: float) -> dict[str, torch.Tensor]:
+    """A reference result computed with the global generator (as building a model with random init does)."""
+    calls.append(1)
+    return {"y": x * scale + 0 * torch.randn(())}
+
+
+def test_the_memo_computes_each_result_once_and_hands_out_copies(monkeypatch) -> None:
+    monkeypatch.delenv(oracle.BANK_ENV, raising=False)
+    calls.clear()
+    x = torch.arange(3.0)
+    first = noisy_reference(x, 2.0)
+    first["y"].add_(100)  # a check that changes what it got must not change the memo
+    second = noisy_reference(x.clone(), 2.0)  # equal content, another tensor
+    assert len(calls) == 1
+    torch.testing.assert_close(second["y"], x * 2)
+    noisy_reference(x, 3.0)
+    assert len(calls) == 2
+
+
+def test_a_reference_computation_leaves_the_global_generator_alone(monkeypatch) -> None:
+    """A memo hit draws nothing, so a computation may not either: else hit and miss would differ."""
+    monkeypatch.delenv(oracle.BANK_ENV, raising=False)
+    torch.manual_seed(0)
+    x = torch.randn(4)
+    untouched = torch.random.get_rng_state()
+    noisy_reference(x, 6.0)  # a new scale: computed, and its body draws from the generator
+    assert torch.equal(torch.random.get_rng_state(), untouched)
