@@ -25,7 +25,6 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from grader import registry
 from grader.checklist import checks
-from grader.course import write_course
 from grader.loader import load_module
 from grader.notebook import CheckFailed, profile_for_kernel, run_check
 from grader.source_notebook import build
