@@ -233,6 +233,11 @@ def _course(args: argparse.Namespace, console: Console) -> int:
         return 2
     for path in written:
         console.print(f"wrote {path}")
+    if args.course_dir / course.CONFIG not in written:
+        console.print(
+            f"[yellow]{args.course_dir / course.CONFIG} はそのままです。必要な設定は grader/course.py を参照 / "
+            f"kept your {course.CONFIG}: see grader/course.py (CONFIG_TEXT) for the settings the course needs[/yellow]"
+        )
     console.print(f"next: cd {args.course_dir} && nbgrader generate_assignment {args.assignment}")
     return 0
 
