@@ -14,7 +14,6 @@ import pytest
 from rich.console import Console
 
 from grader import profiles, registry, report
-from grader.course import DEFAULT_ASSIGNMENT
 from grader.plugin import COLLECTOR
 from grader.results import Results
 from grader.worker import Limits
@@ -70,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     course = sub.add_parser("nbgrader", help="nbgrader のコースを作る / write an nbgrader course")
     course.add_argument("course_dir", type=Path, metavar="COURSE_DIR", help="the course's folder (created if needed)")
-    course.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, metavar="ID", help=f"assignment id (default: {DEFAULT_ASSIGNMENT})")
+    course.add_argument("--assignment", default=registry.DEFAULT_ASSIGNMENT, metavar="ID", help=f"assignment id (default: {registry.DEFAULT_ASSIGNMENT})")
     course.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
 
     batch = sub.add_parser("batch", help="クラス全員を採点する / grade a whole class")

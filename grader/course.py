@@ -20,7 +20,6 @@ from pathlib import Path
 from grader import registry
 from grader.report import write_text_atomic
 
-DEFAULT_ASSIGNMENT = "pytorch_chapter"
 CONFIG = "nbgrader_config.py"
 MARKER = "# Written by `python -m grader nbgrader`"
 
@@ -56,7 +55,7 @@ c.Execute.timeout = 600
 
 def write_course(
     course_dir: Path,
-    assignment: str = DEFAULT_ASSIGNMENT,
+    assignment: str = registry.DEFAULT_ASSIGNMENT,
     exercises: Sequence[registry.Exercise] = registry.EXERCISES,
     course_id: str = "pytorch-chapter",
 ) -> list[Path]:

@@ -31,6 +31,9 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex5_transformer", "ex5", "Transformer ブロック", "Transformer blocks"),
 )
 
+#: The nbgrader assignment id the exercises go under unless the instructor names another.
+DEFAULT_ASSIGNMENT = "pytorch_chapter"
+
 _BY_NAME = {name: ex for ex in EXERCISES for name in (ex.id, ex.short)}
 
 
