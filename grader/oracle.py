@@ -14,9 +14,10 @@ Where the answers come from:
 
 - in the kit, ``reference/`` is importable: the function runs (imported on first use, in
   the grading process only; isolated workers import check modules for their drivers and
-  must never hold the reference). Listeners (:func:`listening`) see every call: that is how
-  ``python -m grader release`` records the bank, and how the kit's tests trace which
-  checks use the reference.
+  must never hold the reference), once per content in each process (a memo: batch
+  grading gives every student the same examples), without touching torch's global
+  generator. Listeners (:func:`listening`) see every call: that is how ``python -m grader
+  release`` records the bank, and how the kit's tests trace which checks use the reference.
 - in a student release there is no ``reference/``, and a recorded bank lies beside the
   grader (grader/bank.py, :func:`replaying`): results come from it, looked up by the call's content. A call
   the bank does not hold is an example that was not recorded: inside a hypothesis example
