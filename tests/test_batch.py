@@ -103,7 +103,7 @@ def assert_grades(out: Path, expected: dict[str, dict[str, float]]) -> None:
         assert float(row["max"]) == sum(FULL.values())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": built once even when xdist interleaves other modules
 def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, float]], dict[str, str]]:
     root = tmp_path_factory.mktemp("class")
     submissions = root / "submissions"
@@ -114,7 +114,7 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return submissions, expected, env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": built once even when xdist interleaves other modules
 def two_workers(classroom, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     submissions, _, env = classroom
     out = tmp_path_factory.mktemp("two_workers")

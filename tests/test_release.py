@@ -295,7 +295,7 @@ def _function_bodies(source: str) -> set[str]:
     return bodies
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": built once even when xdist interleaves other modules
 def release(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release") / "pytorch-chapter"
     proc = subprocess.run(
