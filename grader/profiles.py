@@ -53,6 +53,9 @@ _COMMON = dict(
     report_multiple_bugs=False,  # one failure per check: the smallest example of the first bug found
 )
 
+#: What every reproducible profile shares: no example database, no replay of remembered failures.
+_REPRODUCIBLE = dict(database=None, phases=(Phase.explicit, Phase.generate, Phase.shrink), **_COMMON)
+
 # Quick: few examples, randomised, failures remembered in .hypothesis/ and replayed first.
 # (No "explain" phase: its notes never reach the student, since failures are reported our way.)
 settings.register_profile(
@@ -62,26 +65,12 @@ settings.register_profile(
 # Defensible: every student gets the same examples (derandomize, and no constants taken
 # from their own file: see _draw_local_constants), more of them, and nothing from an
 # example database can change a grade between reruns.
-settings.register_profile(
-    GRADING,
-    max_examples=40,
-    derandomize=True,
-    database=None,
-    phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    **_COMMON,
-)
+settings.register_profile(GRADING, max_examples=40, derandomize=True, **_REPRODUCIBLE)
 
 
 # Grading with a quarter of the examples: deterministic like "grading", for trying out a
 # grading set-up (and the kit's own batch tests) quickly. Grade for real with "grading".
-settings.register_profile(
-    SMOKE,
-    max_examples=10,
-    derandomize=True,
-    database=None,
-    phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    **_COMMON,
-)
+settings.register_profile(SMOKE, max_examples=10, derandomize=True, **_REPRODUCIBLE)
 
 
 # The examples of a student release, drawn the same way every time but not the grading
@@ -90,14 +79,7 @@ settings.register_profile(
 # id (derandomize); this profile draws from one fixed seed instead (hypothesis's own
 # --hypothesis-seed mechanism, set in load()), the same for every case of a check, so a
 # CUDA case draws exactly its CPU twin's recorded examples.
-settings.register_profile(
-    RELEASE,
-    max_examples=40,
-    derandomize=False,
-    database=None,
-    phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    **_COMMON,
-)
+settings.register_profile(RELEASE, max_examples=40, derandomize=False, **_REPRODUCIBLE)
 
 
 def load(name: str) -> None:
