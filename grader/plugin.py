@@ -168,6 +168,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
         message = explain(call.excinfo) if call.excinfo else str(rep.longrepr)
         result = CaseResult(case, FAILED, message)
         rep.longrepr = f"{info.title}\n{message}\n{info.hint}"
+    result.seconds = rep.duration
     exercise = registry.for_check_module(item.module.__name__)
     collector = item.config.stash[COLLECTOR]
     collector.record(exercise, item.originalname, info, result)
