@@ -141,7 +141,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
-    with time_limit(CHECK_TIME_LIMIT_S, item.name):
+    on_cuda = item.get_closest_marker(devices.CUDA_MARKER) is not None
+    with time_limit(CHECK_TIME_LIMIT_S, item.name), profiles.applied(getattr(item, "obj", None), on_cuda=on_cuda):
         yield
 
 

@@ -95,7 +95,13 @@ CUDA_ENTRY_POINTS = {
     "torch.cuda": ("is_available", "device_count", "init", "_lazy_init", "current_device", "get_device_properties",
                    "get_device_name", "get_device_capability", "mem_get_info", "is_bf16_supported", "synchronize",
                    "_device_count_nvml", "_raw_device_count_nvml", "_device_count_amdsmi", "_raw_device_uuid_nvml"),
-    "torch._C": ("_cuda_getDeviceCount", "_cuda_init", "_cuda_getDevice", "_cuda_setDevice"),
+    "torch._C": ("_cuda_getDeviceCount", "_cuda_init", "_cuda_getDevice", "_cuda_setDevice",
+                 "_get_accelerator", "_accelerator_getAccelerator", "_accelerator_hooks_device_count",
+                 "_accelerator_getDeviceIndex", "_accelerator_getStream"),
+    # the device-generic API asks the CUDA driver too (e.g. Optimizer's graph-capture check, fork_rng)
+    "torch.accelerator": ("current_accelerator", "device_count", "is_available", "current_device_index",
+                          "current_device_idx", "current_stream", "synchronize", "get_device_capability"),
+    "torch.Tensor": ("is_pinned", "pin_memory"),  # a pointer query that starts the driver
 }  # fmt: skip
 
 

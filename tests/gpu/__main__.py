@@ -89,17 +89,28 @@ def where_cuda_time_goes(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _grade_chunk(work: Path, chunk: list[Path]) -> tuple[dict, str]:
+    """In-process first; a chunk whose process broke (a device-side assert poisons its CUDA context) isolated."""
+    try:
+        return grade_files(Path(tempfile.mkdtemp(dir=work)), chunk, "grading", 480), ""
+    except AssertionError as err:
+        note = f"graded isolated after the in-process run broke: {str(err)[-300:]}"
+        return grade_files(Path(tempfile.mkdtemp(dir=work)), chunk, "grading", 480, isolate=True), note
+
+
 def mutants_and_variants(work: Path, sources: list[Path]) -> dict[str, Any]:
     chunks = [sources[i : i + CHUNK] for i in range(0, len(sources), CHUNK)]
-    mismatches, graded = [], 0
+    mismatches, graded, notes = [], 0, []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(chunks), (os.cpu_count() or 2) - 4))) as pool:
-        futures = [pool.submit(grade_files, Path(tempfile.mkdtemp(dir=work)), chunk, "grading", 480) for chunk in chunks]
+        futures = {pool.submit(_grade_chunk, work, chunk): chunk for chunk in chunks}
         for future in concurrent.futures.as_completed(futures):
             try:
-                results = future.result()
+                results, note = future.result()
             except Exception as err:  # noqa: BLE001 - reported, not fatal: the other chunks still say something
-                mismatches.append({"file": "(a chunk)", "error": str(err)[-1500:]})
+                mismatches.append({"file": ", ".join(s.stem for s in futures[future]), "error": str(err)[-1500:]})
                 continue
+            if note:
+                notes.append(f"{[s.stem for s in futures[future]]}: {note}")
             for source, result in results.items():
                 graded += 1
                 expected = expected_failures(source) if source.is_relative_to(MUTANTS) else set()
@@ -110,7 +121,7 @@ def mutants_and_variants(work: Path, sources: list[Path]) -> dict[str, Any]:
                         "expected": sorted(expected),
                         "outputs": {c: result.output(c)[:1200] for c in sorted(result.failed ^ expected) if c in result.failed},
                     })  # fmt: skip
-    return {"graded": graded, "of": len(sources), "mismatches": mismatches}
+    return {"graded": graded, "of": len(sources), "mismatches": mismatches, "notes": notes}
 
 
 def small_batch(work: Path) -> dict[str, Any]:
@@ -225,7 +236,8 @@ def render(summary: dict[str, Any]) -> str:
     b = summary.get("b")
     if b:
         lines += ["", f"(b) mutants and variants: {b['graded']} of {b['of']} graded, {len(b['mismatches'])} mismatches"]
-        lines += [f"    {x['file']}: failed {x.get('failed')}, expected {x.get('expected')} {x.get('error', '')}" for x in b["mismatches"]]
+        lines += [f"    {x['file']}: failed {x.get('failed')}, expected {x.get('expected')} {x.get('error', '')[-600:]}" for x in b["mismatches"]]
+        lines += [f"    note: {n}" for n in b.get("notes", [])]
     c = summary.get("c")
     if c:
         lines += ["", f"(c) batch of {c['students']}: same grades.csv on GPU and CPU: {c['same']} "
