@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json here")
     check.add_argument("--profile", choices=profiles.PROFILES, default=profiles.STUDENT)
     check.add_argument("--plots", type=Path, metavar="DIR", help="write pictures of ex2 and ex4 here")
+    check.add_argument("--timings", action="store_true", help="with --json: each case's seconds too (extra_data.seconds)")
     check.add_argument(
         "--isolate", action="store_true", help="run the code in worker processes, as batch grading does"
     )
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     report.render(results, console)
     if args.json:
-        report.write_json(results, args.json)
+        report.write_json(results, args.json, timings=args.timings)
         console.print(f"results: {args.json}")
     if args.plots:
         from grader import plots

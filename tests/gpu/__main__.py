@@ -52,7 +52,7 @@ def grader(args: list[str], *, hide_gpu: bool = False, timeout: float) -> tuple[
 
 
 def check(target: Path, out: Path, profile: str, *, isolate: bool = False, hide_gpu: bool = False, timeout: float = 420) -> dict[str, Any]:
-    args = ["check", "--target", str(target), "--profile", profile, "--json", str(out)] + (["--isolate"] if isolate else [])
+    args = ["check", "--target", str(target), "--profile", profile, "--json", str(out), "--timings"] + (["--isolate"] if isolate else [])
     proc, seconds = grader(args, hide_gpu=hide_gpu, timeout=timeout)
     results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     cases = [c for t in results.get("tests", []) for c in t["extra_data"]["cases"].items()]
