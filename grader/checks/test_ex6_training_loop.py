@@ -265,7 +265,7 @@ def test_train_epoch_accumulation_matches_reference(student, device, dtype, spec
     "complete, BEFORE optimizer.step(): clipping after the step no longer changes the update.",
 )
 @on_devices(half_on_cuda=False)
-@given(spec=S.net_specs(), batches=S.batches(), config=S.train_configs(clipping=True, accumulation=None))
+@given(spec=S.net_specs(), batches=S.batches(), config=S.train_configs(clipping=True))
 def test_train_epoch_clipping_matches_reference(student, device, dtype, spec, batches, config):
     expected = reference_epoch(spec, batches, config, device, dtype)
     mine = student.run(trained, spec, batches, config, device, dtype)
@@ -283,7 +283,7 @@ def test_train_epoch_clipping_matches_reference(student, device, dtype, spec, ba
     "accumulating). Calling it first makes even the first update use the next learning rate.",
 )
 @on_devices(half_on_cuda=False)
-@given(spec=S.net_specs(), batches=S.batches(), config=S.train_configs(scheduler=True, accumulation=None))
+@given(spec=S.net_specs(), batches=S.batches(), config=S.train_configs(scheduler=True))
 def test_train_epoch_scheduler_matches_reference(student, device, dtype, spec, batches, config):
     expected = reference_epoch(spec, batches, config, device, dtype)
     mine = student.run(trained, spec, batches, config, device, dtype)
