@@ -21,11 +21,11 @@ What the chapter's ``ComprehensiveTrainingLoop`` gets wrong, and this module doe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch import nn
+from torch import nn, optim
 
 #: The normalisation layers whose parameters get no weight decay (subclasses included).
 NORM_LAYERS: tuple[type[nn.Module], ...] = (
@@ -37,7 +37,7 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
     nn.RMSNorm,
 )
 
-Loader = Any  # an iterable of (inputs, targets) with len()
+Loader = Iterable[tuple[torch.Tensor, torch.Tensor]]  # with len()
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -69,7 +69,7 @@ def _device(model: nn.Module, device: torch.device | str | None) -> torch.device
 def train_epoch(
     model: nn.Module,
     loader: Loader,
-    optimizer: torch.optim.Optimizer,
+    optimizer: optim.Optimizer,
     loss_fn: LossFn,
     *,
     scheduler: Any = None,
@@ -202,7 +202,7 @@ def fit(
     model: nn.Module,
     train_loader: Loader,
     val_loader: Loader,
-    optimizer: torch.optim.Optimizer,
+    optimizer: optim.Optimizer,
     loss_fn: LossFn,
     epochs: int,
     *,
