@@ -302,7 +302,9 @@ def state_of(net: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def number(value: Any) -> Any:
-    """A real number (or a one-element tensor) the student's code gave, as a float; anything else as data."""
+    """A number (or a one-element tensor) the student's code gave, as an int or a float; anything else as data."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.requires_grad:
