@@ -29,10 +29,7 @@ from hypothesis import strategies as st
 
 from grader import strategies as S
 from grader.checks.ex6_drivers import (
-    ScriptedStopper,
     bad_call,
-    build_net,
-    describe_net,
     early_stopping_resumed,
     early_stopping_walk,
     evaluate_effects,
@@ -40,18 +37,25 @@ from grader.checks.ex6_drivers import (
     fitted,
     graph_lifetimes,
     groups_of,
-    loss_fn,
-    make_loader,
     own_epochs,
     restore_effects,
     scheduler_calls,
-    setup,
     snapshot_then_train,
-    state_of,
     trained,
-    val_loader,
     windows_and_big_batches,
     with_stale_gradients,
+)
+from grader.checks.ex6_setup import (
+    ScriptedStopper,
+    build_net,
+    describe_net,
+    describe_zoo,
+    loss_fn,
+    make_loader,
+    probe_description,
+    setup,
+    state_of,
+    val_loader,
     zoo,
 )
 from grader.compare import assert_matches, assert_raises, assert_true
@@ -995,18 +999,6 @@ def fit_example(spec: S.NetSpec, plan: S.FitPlan, config: S.TrainConfig, dtype: 
         epochs=plan.epochs,
         early_stopping=repr(ScriptedStopper(plan.stop_at)) if plan.stop_at is not None else "never stops",
     )
-
-
-def describe_zoo(spec: S.ZooSpec) -> str:
-    parts = [f"{name}={kind}" + (" (frozen)" if frozen else "") for name, kind, frozen in spec.parts]
-    if spec.tied:
-        parts.append("embed=Embedding(5, 3) and unembed=Linear(3, 5, bias=False) sharing one weight")
-    return ", ".join(parts)
-
-
-def probe_description(spec: S.NetSpec) -> str:
-    h = spec.hidden
-    return f"Linear({spec.features}, {h}) -> BatchNorm1d({h}) -> Tanh -> Dropout(0.5) -> Linear({h}, {spec.classes})"
 
 
 # -- the reference's side (grading process only): oracle calls, plain data in and out ---------------------
