@@ -182,7 +182,7 @@ def test_a_notebook_error_points_at_its_code(tmp_path):
 
 @pytest.mark.parametrize("target", ["solutions", "exercises"])
 def test_plots_are_written_for_working_and_unfinished_code(tmp_path, target):
-    proc = run_cli("check", "ex2", "ex4", "--target", target, "--plots", str(tmp_path))
+    proc = run_cli("check", "ex2", "ex4", "ex6", "--target", target, "--plots", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ("ex2_swish.png", "ex4_sgdr.png"):
+    for name in ("ex2_swish.png", "ex4_sgdr.png", "ex6_training_loop.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
