@@ -13,6 +13,14 @@ and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
   ``results.json`` records the same content hash (their files, the grader's source,
   the settings) is not graded again, so a rerun after Ctrl-C or ``kill -9`` grades only
   what is missing or changed. grades.csv is rewritten (atomically) after every student.
+- Before the first student, a *preflight* grades the model answers (``solutions/``) the
+  same way, isolated, through the same executor, under the quick ``smoke`` profile. Unless
+  they get full marks the run refuses to start (:class:`PreflightFailed`): a broken
+  environment (a torch the kit has not seen, a GPU that cannot be used from a worker, a
+  bad install) then costs seconds, not a class's grades.
+- A failure of the kit or the machine (see :mod:`grader.errors`) is never a student's
+  score: the exercise gets no score and the flag ``ex1:grader_error``, its results.json
+  records no content hash (so the next run grades it again), and the run says so.
 """
 
 from __future__ import annotations
@@ -60,6 +68,14 @@ class Job:
 
 class BatchError(Exception):
     """The batch cannot start (a bad folder, say); ``str()`` says what was expected."""
+
+
+class PreflightFailed(BatchError):
+    """The model answers did not get full marks here: the kit cannot grade on this set-up."""
+
+
+#: The profile of the preflight: deterministic, and quick (what it catches is the set-up, not the answers).
+PREFLIGHT_PROFILE = "smoke"
 
 
 def students(submissions: Path, out: Path) -> list[tuple[str, Path]]:
@@ -127,6 +143,44 @@ def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
     return {"results": report.gradescope(results), "flags": flags(results), "feedback": text.getvalue()}
 
 
+def preflight(settings: Settings, executor: concurrent.futures.Executor) -> None:
+    """Grade the model answers as the students will be graded (isolated, same limits, same executor).
+
+    One job per exercise, so the pool's processes share the work. Raises
+    :class:`PreflightFailed`, naming each check that failed and why, unless every
+    exercise gets full marks with no grader error.
+    """
+    answers = KIT_ROOT / "solutions"
+    if not answers.is_dir():
+        raise PreflightFailed(
+            f"事前確認には模範解答 {answers} が必要です / the preflight grades the model answers, but {answers} "
+            "does not exist (run from the kit's checkout, or pass --no-preflight)"
+        )
+    jobs = [Settings((exercise,), PREFLIGHT_PROFILE, settings.limits) for exercise in settings.exercises]
+    futures = [executor.submit(grade_submission, str(answers), job) for job in jobs]
+    problems = []
+    for job, future in zip(jobs, futures):
+        try:
+            results = future.result()["results"]
+        except Exception as err:  # noqa: BLE001 - the pool itself broke: that is what a preflight is for
+            problems.append(f"{job.exercises[0]}: {type(err).__name__}: {err}")
+            continue
+        for test in results["tests"]:
+            if test["status"] != "passed" or test["score"] != test["max_score"]:
+                problems.append(f"{test['name']} [{test['status']}]:\n{_indent(str(test['output'])[:1500])}")
+    if problems:
+        raise PreflightFailed(
+            "事前確認: 模範解答が満点になりません。この環境では採点できません (学生は採点していません) / "
+            "preflight: the model answers do not get full marks here, so this set-up cannot grade "
+            "(no student was graded). Fix the environment (torch, GPU, install), or pass --no-preflight "
+            "to grade anyway:\n" + "\n".join(problems)
+        )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
 #: Phrases in a failure that flag an exercise in grades.csv, so an instructor can look closer.
 FLAG_PHRASES = {
     "load_error": ("could not be imported", "was not found in"),
@@ -135,10 +189,17 @@ FLAG_PHRASES = {
 }
 
 
+#: The flag of an exercise the kit could not grade (it has no score).
+GRADER_ERROR = "grader_error"
+
+
 def flags(results: Any) -> list[str]:
     """Short tags such as ``ex2:forbidden`` or ``ex3:timeout`` for the CSV's flags column."""
     found = []
     for ex in results.exercises:
+        if not ex.graded:
+            found.append(f"{ex.exercise.short}:{GRADER_ERROR}")
+            continue
         if ex.violations:
             found.append(f"{ex.exercise.short}:forbidden")
         messages = " ".join(c.message for check in ex.checks for c in check.cases)
@@ -155,11 +216,16 @@ def run(
     executor: concurrent.futures.Executor,
     progress: Callable[[int, int, str], None] | None = None,
     everyone: Sequence[tuple[str, Path]] | None = None,
+    *,
+    check_first: bool = True,
 ) -> Path:
     """Grade every student folder not already graded with the same content hash; return grades.csv's path.
 
     The folders are ``submissions/<student_id>/``, or ``everyone``'s ``(student_id, folder)``
     pairs when given (nbgrader keeps them as ``submitted/<student_id>/<assignment>/``).
+    ``check_first`` runs the :func:`preflight` before the first student (when any is left
+    to grade). A student whose grading broke (the kit's or the machine's fault) gets
+    grader errors, not scores, and grading goes on with the others.
     """
     from grader.report import write_text_atomic
 
@@ -170,15 +236,24 @@ def run(
         if _recorded_hash(out / student / RESULTS) != digest:
             jobs.append(Job(student, folder, digest))
     done = len(everyone) - len(jobs)
+    if jobs and check_first:
+        if progress:
+            progress(0, len(everyone), "事前確認 / preflight")
+        preflight(settings, executor)
     if progress:
         progress(done, len(everyone), "")
     futures = {executor.submit(grade_submission, str(job.folder), settings): job for job in jobs}
     try:
         for future in concurrent.futures.as_completed(futures):
             job = futures[future]
-            graded = future.result()
+            try:
+                graded = future.result()
+            except Exception as err:  # noqa: BLE001 - the kit broke on this student: no score, and go on
+                graded = _not_graded(settings, f"{type(err).__name__}: {err}")
             results = dict(graded["results"])
-            results["extra_data"] = {"student_id": job.student, "content_hash": job.digest, "flags": graded["flags"]}
+            complete = results.get("complete", True)
+            # no content hash unless complete: the next run grades an unfinished student again
+            results["extra_data"] = {"student_id": job.student, "content_hash": job.digest if complete else None, "flags": graded["flags"]}
             write_text_atomic(out / job.student / FEEDBACK, graded["feedback"])
             # results.json last: its content hash marks the student as done
             write_text_atomic(out / job.student / RESULTS, json.dumps(results, ensure_ascii=False, indent=2) + "\n")
@@ -191,6 +266,22 @@ def run(
             future.cancel()
     write_grades_csv(out, [s for s, _ in everyone], settings)
     return out / GRADES
+
+
+def _not_graded(settings: Settings, why: str) -> dict[str, Any]:
+    """What :func:`grade_submission` would return for a student the kit failed to grade at all."""
+    from grader.errors import NOT_YOUR_CODE
+
+    exercises = {e: {"score": None, "max_score": None, "violations": [], "grader_errors": [why]} for e in settings.exercises}
+    results = {"score": None, "max_score": None, "complete": False, "tests": [], "exercises": exercises}
+    flags_ = [f"{registry.find(e).short}:{GRADER_ERROR}" for e in settings.exercises]
+    return {"results": results, "flags": flags_, "feedback": f"{NOT_YOUR_CODE}:\n{why}\n"}
+
+
+def grader_errors(grades_csv: Path) -> list[str]:
+    """The students in grades.csv with an exercise the kit could not grade (flag ``exN:grader_error``)."""
+    with Path(grades_csv).open(encoding="utf-8", newline="") as f:
+        return [row["student_id"] for row in csv.DictReader(f) if f":{GRADER_ERROR}" in row.get("flags", "")]
 
 
 def write_grades_csv(out: Path, student_ids: Sequence[str], settings: Settings) -> None:
@@ -212,8 +303,8 @@ def write_grades_csv(out: Path, student_ids: Sequence[str], settings: Settings) 
     write_text_atomic(out / GRADES, text.getvalue())
 
 
-def _points(x: float) -> str:
-    return f"{x:g}"
+def _points(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
 
 
 def _read(path: Path) -> dict[str, Any] | None:

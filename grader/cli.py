@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from grader import profiles, registry, report
+from grader.errors import EXIT_GRADER_ERROR, NOT_YOUR_CODE
 from grader.plugin import COLLECTOR
 from grader.results import Results
 from grader.worker import Limits
@@ -86,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
     batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
     batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
+    batch.add_argument(
+        "--no-preflight", action="store_true",
+        help="skip grading the model answers first (the preflight refuses to start on a set-up that cannot grade them)",
+    )  # fmt: skip
 
     release = sub.add_parser("release", help="学生に配るフォルダを作る (解答なし) / build the student release (no answers)")
     release.add_argument("out", type=Path, metavar="OUT_DIR", help="a new or empty folder")
@@ -127,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for path in plots.write_all(exercises, args.target, args.plots):
             console.print(f"plot: {path}")
+    if not results.complete:
+        broken = ", ".join(e.exercise.id for e in results.exercises if not e.graded)
+        console.print(f"[bold magenta]{NOT_YOUR_CODE}: {broken}[/bold magenta]")
+        return EXIT_GRADER_ERROR
     return 0
 
 
@@ -168,6 +177,9 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
             return 130
+        except batch.PreflightFailed as err:
+            console.print(f"[bold magenta]{err}[/bold magenta]")
+            return EXIT_GRADER_ERROR
         finally:
             try:
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -176,6 +188,15 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
             if client is not None:
                 client.close()
     console.print(f"grades: {csv_path}")
+    broken = batch.grader_errors(csv_path)
+    if broken:
+        console.print(
+            f"[bold magenta]採点器のエラーで採点できなかった学生がいます (点数なし、flags の grader_error) / the kit or the "
+            f"machine failed to grade {len(broken)} student(s), who have no score for those exercises (flag grader_error; "
+            f"see their feedback.txt). Fix the cause and run the same command again: it grades them again. "
+            f"{', '.join(broken[:20])}{' ...' if len(broken) > 20 else ''}[/bold magenta]"
+        )
+        return EXIT_GRADER_ERROR
     return 0
 
 
@@ -191,7 +212,9 @@ def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
     exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
     settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
     batch.students(args.submissions, args.out)
-    return lambda executor, progress: batch.run(args.submissions, args.out, settings, executor, progress)
+    return lambda executor, progress: batch.run(
+        args.submissions, args.out, settings, executor, progress, check_first=not args.no_preflight
+    )
 
 
 def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., Path]:
@@ -213,7 +236,9 @@ def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., 
     limits = Limits(args.timeout, args.memory)
 
     def work(executor: Any, progress: Any) -> Path:
-        csv_path, totals = gradebook.grade(course, out, args.profile, limits, executor, progress)
+        csv_path, totals = gradebook.grade(
+            course, out, args.profile, limits, executor, progress, check_first=not args.no_preflight
+        )
         console.print(f"gradebook: {course.db_url} ({len(totals)} students, assignment {args.assignment})")
         return csv_path
 

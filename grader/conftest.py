@@ -7,6 +7,7 @@ from grader.plugin import (  # noqa: F401 - hooks and fixtures pytest looks up b
     pytest_collection_modifyitems,
     pytest_configure,
     pytest_runtest_call,
+    pytest_runtest_setup,
     pytest_runtest_makereport,
     pytest_terminal_summary,
     runner,

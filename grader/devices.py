@@ -5,10 +5,18 @@ sense, ``cuda-float16``/``cuda-bfloat16``. CUDA cases always exist (so a report 
 the same cases everywhere) and are skipped cleanly when no GPU is present. A
 check's points are shared among the cases that actually ran, so the maximum score
 does not depend on the machine.
+
+Importing a check module must never ask CUDA anything: the isolated workers' fork
+server imports every check module, and a process that has asked CUDA (even
+``torch.cuda.is_available()``) cannot hand CUDA to the children it forks. So a CUDA
+case only carries the ``cuda`` marker here; whether it runs is decided when it is
+about to run, in the grading process (:func:`skip_unless_cuda`, called by the plugin),
+which then tells its workers to use CUDA.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -20,19 +28,30 @@ F = TypeVar("F", bound=Callable[..., object])
 FULL = (torch.float32, torch.float64)
 HALF = (torch.float16, torch.bfloat16)
 
+#: The marker every CUDA case carries (registered by the plugin).
+CUDA_MARKER = "cuda"
+
 NO_CUDA = "CUDA がありません / CUDA is not available"
 
 
+@functools.cache
 def cuda_available() -> bool:
+    """Whether this process grades the CUDA cases. Asks CUDA: call it in the grading process only."""
     return torch.cuda.is_available()
+
+
+def skip_unless_cuda(item: pytest.Item) -> None:
+    """Skip a CUDA case when this machine has no usable GPU (a pytest setup step)."""
+    if item.get_closest_marker(CUDA_MARKER) is not None and not cuda_available():
+        pytest.skip(NO_CUDA)
 
 
 def cases(dtypes: Sequence[torch.dtype] = FULL, half_on_cuda: bool = True) -> list:
     """The (device, dtype) cases for a check, as ``pytest.param`` objects with readable ids."""
     params = [pytest.param("cpu", dt, id=f"cpu-{_name(dt)}") for dt in dtypes]
     cuda_dtypes = tuple(dtypes) + (HALF if half_on_cuda else ())
-    skip = pytest.mark.skipif(not cuda_available(), reason=NO_CUDA)
-    params += [pytest.param("cuda", dt, id=f"cuda-{_name(dt)}", marks=skip) for dt in cuda_dtypes]
+    cuda = getattr(pytest.mark, CUDA_MARKER)
+    params += [pytest.param("cuda", dt, id=f"cuda-{_name(dt)}", marks=cuda) for dt in cuda_dtypes]
     return params
 
 
@@ -43,10 +62,8 @@ def on_devices(dtypes: Sequence[torch.dtype] = FULL, *, half_on_cuda: bool = Tru
 
 def on_each_device() -> Callable[[F], F]:
     """Parametrise a check over ``device`` only, for checks with no floating-point dtype of their own."""
-    skip = pytest.mark.skipif(not cuda_available(), reason=NO_CUDA)
-    return pytest.mark.parametrize(
-        "device", [pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=skip)]
-    )
+    cuda = getattr(pytest.mark, CUDA_MARKER)
+    return pytest.mark.parametrize("device", [pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=cuda)])
 
 
 def _name(dtype: torch.dtype) -> str:

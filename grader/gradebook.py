@@ -114,6 +114,7 @@ def record(course: Course, student: str, folder: Path, results: dict[str, Any], 
     from nbgrader.api import MissingEntry
 
     passed = {tuple(t["tags"][::2]): t["status"] == PASSED for t in results.get("tests", [])}
+    scored = {e for e, r in results.get("exercises", {}).items() if r.get("score") is not None}
     timestamp = course.coursedir.get_existing_timestamp(str(folder))
     with course.gradebook() as gb:
         gb.update_or_create_student(student)
@@ -126,6 +127,9 @@ def record(course: Course, student: str, folder: Path, results: dict[str, Any], 
                 check: Check | None = by_grade_id.get(grade.name)
                 if check is None:
                     continue  # not one of ours (a manually graded cell, say): left as it is
+                if exercise.id not in scored:  # the kit failed to grade it: no score, for a person to look at
+                    grade.auto_score, grade.needs_manual_grade = None, True
+                    continue
                 ok = notebook_file.is_file() and passed.get((exercise.id, check.name), False)
                 grade.auto_score = grade.max_score if ok else 0.0
                 grade.needs_manual_grade = grade.manual_score is not None
@@ -178,6 +182,8 @@ def grade(
     limits: Any,
     executor: Any,
     progress: Any = None,
+    *,
+    check_first: bool = True,
 ) -> tuple[Path, dict[str, float]]:
     """Grade every submission of the assignment with the batch runner, then record it in the gradebook.
 
@@ -193,7 +199,9 @@ def grade(
     graded = exercises(course)
     everyone = submissions(course)
     settings = batch.Settings(tuple(ex.id for ex in graded), profile, limits)
-    csv_path = batch.run(course.root / course.coursedir.submitted_directory, out, settings, executor, progress, everyone)
+    csv_path = batch.run(
+        course.root / course.coursedir.submitted_directory, out, settings, executor, progress, everyone, check_first=check_first
+    )
     totals = {}
     for student, folder in everyone:
         results = json.loads((out / student / batch.RESULTS).read_text(encoding="utf-8"))

@@ -23,9 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from grader import wire
+from grader import devices, wire
+from grader.errors import GraderError
 from grader.feedback import CheckFailure
 from grader.loader import LoadError, find_source
 from grader.registry import Exercise
@@ -74,21 +73,44 @@ class WorkerFailure(CheckFailure):
 
 
 class Worker:
-    """One worker process running one exercise file; requests are answered one at a time."""
+    """One worker process running one exercise file; requests are answered one at a time.
+
+    Starting one raises :class:`GraderError` when the kit's part fails (the fork server,
+    the worker's set-up), and reports the student's part (loading their file) in
+    :attr:`hello`, or as a :class:`WorkerFailure` if loading it hung or killed the worker.
+    """
 
     def __init__(self, target: Path, exercise: Exercise, limits: Limits, use_cuda: bool) -> None:
         from grader import worker
 
-        ctx = context()
-        self._conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(
-            target=worker.serve, args=(child, str(target), exercise.id, limits, use_cuda), daemon=True
-        )
-        with _bare_main():
-            self.process.start()
-        child.close()
         self.limits = limits
+        try:
+            ctx = context()
+            self._conn, child = ctx.Pipe(duplex=True)
+            self.process = ctx.Process(
+                target=worker.serve, args=(child, str(target), exercise.id, limits, use_cuda), daemon=True
+            )
+            with _bare_main():
+                self.process.start()
+            child.close()
+        except Exception as err:  # noqa: BLE001 - no worker at all: the fork server could not start or fork
+            raise GraderError(f"the fork server could not start a worker for {exercise.id}: {type(err).__name__}: {err}") from err
+        self._set_up(exercise, use_cuda)
         self.hello = self._receive(START_TIMEOUT_S, what=f"{exercise.filename} の読み込み / loading {exercise.filename}")
+
+    def _set_up(self, exercise: Exercise, use_cuda: bool) -> None:
+        """Wait for the worker's set-up report (see :func:`grader.worker.serve`): any failure there is the kit's."""
+        where = f"a worker for {exercise.id}" + (" (CUDA)" if use_cuda else "")
+        if not self._conn.poll(START_TIMEOUT_S):
+            self.kill()
+            raise GraderError(f"{where} did not finish its set-up within {START_TIMEOUT_S:g} s")
+        try:
+            report = wire.decode_reply(self._conn.recv_bytes(wire.MAX_REPLY_BYTES))
+        except (EOFError, OSError, wire.NotData):
+            raise GraderError(f"{where} ended before the student's file started to run: {self._exit_cause()}") from None
+        if report.get("setup") != "ok":
+            self.kill()
+            raise GraderError(f"{where} could not be set up before the student's file ran:\n{report.get('setup_error', report)}")
 
     def request(self, request: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
         try:
@@ -127,18 +149,21 @@ class Worker:
             ) from None
 
     def _ended(self, what: str) -> WorkerFailure:
+        return WorkerFailure(
+            f"{what} の途中で、あなたのコードを実行していたプロセスが終了しました / "
+            f"the process running your code ended during {what}: {self._exit_cause()}"
+            + ("" if self.process.exitcode is not None and self.process.exitcode < 0 else " (os._exit?)")
+        )
+
+    def _exit_cause(self) -> str:
+        """How the worker process ended (it is killed if it has not), in a few words."""
         self.process.join(timeout=5)
         code = self.process.exitcode
         self.kill()
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            cause = f"signal {name}" + (" (メモリ不足? / out of memory?)" if -code == signal.SIGKILL else "")
-        else:
-            cause = f"exit code {code} (os._exit?)"
-        return WorkerFailure(
-            f"{what} の途中で、あなたのコードを実行していたプロセスが終了しました / "
-            f"the process running your code ended during {what}: {cause}"
-        )
+            return f"signal {name}" + (" (メモリ不足? / out of memory?)" if -code == signal.SIGKILL else "")
+        return f"exit code {code}"
 
     def alive(self) -> bool:
         return self.process.is_alive()
@@ -228,7 +253,8 @@ class IsolatedRunner:
         self._workers: dict[str, Worker] = {}
         self._loaded: dict[str, RemoteSubmission | LoadError] = {}
         self._violations: dict[str, list[str]] = {}
-        self._use_cuda = torch.cuda.is_available()
+        self._broken: dict[str, GraderError] = {}  # exercises the kit failed to grade: no worker is tried again
+        self._use_cuda = devices.cuda_available()
 
     def load(self, exercise: Exercise) -> RemoteSubmission:
         if exercise.id not in self._loaded:
@@ -260,11 +286,17 @@ class IsolatedRunner:
         self._workers.clear()
 
     def _worker(self, exercise: Exercise) -> Worker:
+        if exercise.id in self._broken:
+            raise self._broken[exercise.id]
         worker = self._workers.get(exercise.id)
         if worker is None or not worker.alive():
             if worker is not None:
                 worker.kill()
-            worker = Worker(self.target, exercise, self.limits, self._use_cuda)
+            try:
+                worker = Worker(self.target, exercise, self.limits, self._use_cuda)
+            except GraderError as err:
+                self._broken[exercise.id] = err
+                raise
             self._workers[exercise.id] = worker
             self._note(exercise, worker.hello)
         return worker

@@ -14,12 +14,13 @@ import pytest
 import torch
 from rich.console import Console
 
-from grader import profiles, registry, report, spec
+from grader import devices, profiles, registry, report, spec
+from grader.errors import NOT_YOUR_CODE, GraderError
 from grader.feedback import CheckFailure
 from grader.isolation import IsolatedRunner, RemoteSubmission
 from grader.loader import LoadError
 from grader.probes import time_limit
-from grader.results import FAILED, PASSED, SKIPPED, CaseResult, Collector
+from grader.results import ERROR, FAILED, PASSED, SKIPPED, CaseResult, Collector
 from grader.runner import InProcessRunner, Submission
 from grader.worker import Limits
 
@@ -69,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{ex.short}: {ex.title_en} ({ex.filename})")
         config.addinivalue_line("markers", f"{ex.id}: {ex.title_en} ({ex.filename})")
     config.addinivalue_line("markers", "check: a graded check (grader.spec.check)")
+    config.addinivalue_line("markers", f"{devices.CUDA_MARKER}: a check case that runs on CUDA (skipped without a GPU)")
     profiles.load(config.getoption("--profile"))
     # The checks use tiny tensors: intra-op threads only add fork/join waits (LayerNorm's
     # CPU kernel waited up to ~15 ms per call on a busy 2-core machine), and batch grading
@@ -131,6 +133,12 @@ def _fresh_check(request: pytest.FixtureRequest) -> None:
             pass  # reported by the check itself
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """CUDA cases run only where this (grading) process finds a GPU; see grader/devices.py."""
+    devices.skip_unless_cuda(item)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
     with time_limit(CHECK_TIME_LIMIT_S, item.name):
@@ -148,7 +156,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     if not decisive:
         return
     case = item.callspec.id if hasattr(item, "callspec") else ""
-    if rep.skipped:
+    grader_error = _grader_error(call.excinfo) if call.excinfo else None
+    if grader_error is not None:
+        result = CaseResult(case, ERROR, str(grader_error))
+        rep.longrepr = f"{info.title}\n{NOT_YOUR_CODE}\n{grader_error}"
+    elif rep.skipped:
         result = CaseResult(case, SKIPPED, str(rep.longrepr[-1]) if isinstance(rep.longrepr, tuple) else "")
     elif rep.passed:
         result = CaseResult(case, PASSED)
@@ -163,6 +175,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     violations = runner.violations(exercise) if runner is not None else []
     if violations:
         collector.forfeit(exercise, violations)
+
+
+def _grader_error(excinfo: pytest.ExceptionInfo[BaseException]) -> GraderError | None:
+    """The :class:`GraderError` behind a case's exception, if the kit (not the student) failed."""
+    err: BaseException | None = excinfo.value
+    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+        err = err.exceptions[0]
+    seen = 0
+    while err is not None and seen < 20:  # raised from a GraderError (e.g. inside hypothesis)
+        if isinstance(err, GraderError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
 
 
 def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import PASSED, CheckResult, Results
+from grader.errors import NOT_YOUR_CODE
+from grader.results import ERROR, PASSED, CheckResult, ExerciseResult, Results
 
 
 def _points(x: float) -> str:
@@ -24,19 +25,22 @@ def score_table(results: Results) -> Table:
     table = Table(title="採点結果 / Scores", show_footer=True)
     table.add_column("課題 / exercise", footer="合計 / total")
     table.add_column("", footer="")
-    table.add_column("得点 / score", justify="right", footer=f"{_points(results.score)} / {_points(results.max_score)}")
+    total = f"{_points(results.score)} / {_points(results.max_score)}" if results.complete else "— (未完了 / incomplete)"
+    table.add_column("得点 / score", justify="right", footer=total)
     for ex in results.exercises:
-        style = "green" if ex.score == ex.max_score else ("red" if ex.score == 0 else "yellow")
-        table.add_row(
-            ex.exercise.id,
-            f"{ex.exercise.title_ja} / {ex.exercise.title_en}",
-            Text(f"{_points(ex.score)} / {_points(ex.max_score)}", style=style),
-        )
+        if not ex.graded:
+            score = Text(f"— / {_points(ex.max_score)} 採点器のエラー / grader error", style="bold magenta")
+        else:
+            style = "green" if ex.score == ex.max_score else ("red" if ex.score == 0 else "yellow")
+            score = Text(f"{_points(ex.score)} / {_points(ex.max_score)}", style=style)
+        table.add_row(ex.exercise.id, f"{ex.exercise.title_ja} / {ex.exercise.title_en}", score)
     return table
 
 
 def check_lines(check: CheckResult, *, details: bool) -> list[Text]:
     """A check's line (✓/✗, points, title) and, when it failed, what failed and a hint."""
+    if check.status == ERROR:
+        return [Text(f"  ! {'—':>5} / {_points(check.max_score):<3} {check.info.title}", style="magenta")]
     mark, style = ("✓", "green") if check.status == PASSED else ("✗", "red")
     head = Text(f"  {mark} {_points(check.score):>5} / {_points(check.max_score):<3} {check.info.title}", style=style)
     lines = [head]
@@ -58,6 +62,8 @@ def render(results: Results, console: Console, *, details: bool = True) -> None:
         console.print(Text(f"\n{ex.exercise.id}: {ex.exercise.title_ja} / {ex.exercise.title_en}", style="bold"))
         for line in violation_lines(ex.violations):
             console.print(Text(line, style="bold red"))
+        for line in grader_error_lines(ex):
+            console.print(Text(line, style="bold magenta"))
         for check in ex.checks:
             for line in check_lines(check, details=details):
                 console.print(line)
@@ -73,22 +79,39 @@ def violation_lines(violations: list[str]) -> list[str]:
     return [head + " forbidden actions while it was graded:", *(f"    - {v}" for v in violations)]
 
 
+def grader_error_lines(ex: ExerciseResult) -> list[str]:
+    """Why an exercise has no score: the kit or the machine failed (see grader/errors.py)."""
+    if ex.graded:
+        return []
+    return [f"  {NOT_YOUR_CODE}:", *(_indent(message, 4) for message in ex.grader_errors)]
+
+
 def gradescope(results: Results) -> dict[str, Any]:
-    """The Gradescope ``results.json`` layout, plus ``exercises: {id: {score, max_score}}``."""
+    """The Gradescope ``results.json`` layout, plus ``exercises: {id: {score, max_score}}``.
+
+    An exercise the kit could not grade has ``score: null`` (its checks too, with status
+    ``error``) and its ``grader_errors``; the total is then ``null`` and ``complete`` false.
+    """
     tests = []
     for ex in results.exercises:
         for check in ex.checks:
-            output = "\n".join(violation_lines(ex.violations))
-            if check.failures:
+            output = "\n".join(violation_lines(ex.violations) or grader_error_lines(ex))
+            if check.failures and ex.graded:
                 output += "\n\n" if output else ""
                 output += "\n\n".join(f"[{c.case}] {c.message}" if c.case else c.message for c in check.failures)
                 output += "\n\n" + check.info.hint
+            if ex.violations:
+                score, status = 0.0, "failed"
+            elif not ex.graded:
+                score, status = None, ERROR
+            else:
+                score, status = check.score, check.status
             tests.append(
                 {
                     "name": f"{ex.exercise.id}: {check.info.title}",
-                    "score": 0.0 if ex.violations else check.score,
+                    "score": score,
                     "max_score": check.max_score,
-                    "status": "failed" if ex.violations else check.status,
+                    "status": status,
                     "output": output,
                     "tags": [ex.exercise.id, ex.exercise.short, check.name],
                     "visibility": "visible",
@@ -99,11 +122,17 @@ def gradescope(results: Results) -> dict[str, Any]:
                 }
             )
     return {
-        "score": results.score,
+        "score": results.score if results.complete else None,
         "max_score": results.max_score,
+        "complete": results.complete,
         "tests": tests,
         "exercises": {
-            ex.exercise.id: {"score": ex.score, "max_score": ex.max_score, "violations": ex.violations}
+            ex.exercise.id: {
+                "score": ex.score if ex.graded else None,
+                "max_score": ex.max_score,
+                "violations": ex.violations,
+                "grader_errors": [] if ex.graded else ex.grader_errors,
+            }
             for ex in results.exercises
         },
     }

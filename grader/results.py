@@ -1,7 +1,9 @@
 """What a grading run found: cases -> checks -> exercises, and the points they earn.
 
 A check's points are shared equally among its cases that ran (skipped CUDA cases do
-not count), so a machine without a GPU grades out of the same maximum.
+not count), so a machine without a GPU grades out of the same maximum. A case the kit
+could not grade (a :class:`~grader.errors.GraderError`) is an ``error``: its exercise
+gets no score at all rather than a score the student did not earn.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from grader.registry import Exercise
 from grader.spec import CheckInfo
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+#: The kit or the machine failed on this case: no score for its exercise (see grader/errors.py).
+ERROR = "error"
 
 
 @dataclass
 class CaseResult:
     case: str  # e.g. "cpu-float32", or "" for an unparametrised check
-    outcome: str  # PASSED, FAILED or SKIPPED
+    outcome: str  # PASSED, FAILED, SKIPPED or ERROR
     message: str = ""
 
 
@@ -31,6 +35,11 @@ class CheckResult:
     @property
     def ran(self) -> list[CaseResult]:
         return [c for c in self.cases if c.outcome != SKIPPED]
+
+    @property
+    def errors(self) -> list[CaseResult]:
+        """Cases the kit could not grade."""
+        return [c for c in self.cases if c.outcome == ERROR]
 
     @property
     def failures(self) -> list[CaseResult]:
@@ -50,6 +59,8 @@ class CheckResult:
 
     @property
     def status(self) -> str:
+        if self.errors:
+            return ERROR
         return PASSED if self.ran and not self.failures else FAILED
 
 
@@ -61,7 +72,21 @@ class ExerciseResult:
     violations: list[str] = field(default_factory=list)
 
     @property
+    def grader_errors(self) -> list[str]:
+        """Why the kit could not grade this exercise (each distinct message once); empty when it could."""
+        found: list[str] = []
+        for check in self.checks:
+            found += [c.message for c in check.errors if c.message not in found]
+        return found
+
+    @property
+    def graded(self) -> bool:
+        """Whether the exercise has a score: no grader error, or a forbidden action (which scores 0 anyway)."""
+        return bool(self.violations) or not self.grader_errors
+
+    @property
     def score(self) -> float:
+        """The exercise's points; 0 for a forbidden action. Meaningless unless :attr:`graded`."""
         if self.violations:
             return 0.0
         return round(sum(c.score for c in self.checks), 4)
@@ -76,8 +101,14 @@ class Results:
     exercises: list[ExerciseResult] = field(default_factory=list)
 
     @property
+    def complete(self) -> bool:
+        """Every exercise has a score (no grader error anywhere)."""
+        return all(e.graded for e in self.exercises)
+
+    @property
     def score(self) -> float:
-        return round(sum(e.score for e in self.exercises), 4)
+        """The points of the exercises that have a score (see :attr:`complete`)."""
+        return round(sum(e.score for e in self.exercises if e.graded), 4)
 
     @property
     def max_score(self) -> float:

@@ -52,22 +52,22 @@ def preload() -> None:
 
 
 def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_cuda: bool) -> None:
-    """The worker's whole life: guard, load, then answer requests until the grading process hangs up."""
-    preload()
-    _die_with_parent()
-    _silence_output()
-    torch.set_num_threads(1)
-    if use_cuda and torch.cuda.is_available():
-        torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
-        torch.cuda.device_count()  # so does this count (through NVML), until CUDA caches it
-    else:
-        _limit_memory(limits.memory_mb)
-    sys.dont_write_bytecode = True  # torch's lazy imports must not write __pycache__ under the guard
-    scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-    os.environ["TMPDIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch)
-    tempfile.tempdir = str(scratch)
-    os.chdir(scratch)
-    sandbox.install(KIT_ROOT, Path(target), scratch)
+    """The worker's whole life: set up and guard, load, then answer requests until the grading process hangs up.
+
+    The first message says whether the set-up (the kit's part) worked, before any of
+    the student's code runs: ``{"setup": "ok"}``, or ``{"setup_error": ...}`` when it did
+    not (a guard that cannot be installed, CUDA that cannot initialise). A worker that
+    ends before it sent either failed in the kit's part too. So the grading process can
+    tell the kit's failures (no score: :class:`~grader.errors.GraderError`) from the
+    student's (a load error, a crash while loading), and never blames a student for ours.
+    ``use_cuda`` is the grading process's decision: this worker asks CUDA only when told to.
+    """
+    try:
+        _set_up(target, limits, use_cuda)
+    except BaseException:  # noqa: BLE001 - whatever broke, it broke before the student's code ran
+        conn.send_bytes(wire.encode_reply({"setup_error": traceback.format_exc(limit=8)[-4000:]}))
+        return
+    conn.send_bytes(wire.encode_reply({"setup": "ok"}))
 
     exercise = registry.find(exercise_id)
     try:
@@ -83,6 +83,25 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
         except EOFError:
             return
         _reply(conn, _handle(student, request))
+
+
+def _set_up(target: str, limits: Limits, use_cuda: bool) -> None:
+    """Everything before the student's file runs: imports, limits, CUDA when asked, scratch, the guard."""
+    preload()
+    _die_with_parent()
+    _silence_output()
+    torch.set_num_threads(1)
+    if use_cuda:
+        torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
+        torch.cuda.device_count()  # so does this count (through NVML), until CUDA caches it
+    else:
+        _limit_memory(limits.memory_mb)
+    sys.dont_write_bytecode = True  # torch's lazy imports must not write __pycache__ under the guard
+    scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+    os.environ["TMPDIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch)
+    tempfile.tempdir = str(scratch)
+    os.chdir(scratch)
+    sandbox.install(KIT_ROOT, Path(target), scratch)
 
 
 def _handle(student: Submission, request: dict[str, Any]) -> dict[str, Any]:
