@@ -3,18 +3,40 @@
 Tensors are drawn as (shape, seed): the values come from ``torch.testing.make_tensor``
 under that seed on the CPU and are then moved to the device, so an example is the
 same on every device and hypothesis shrinks shapes (and seeds) towards small ones.
+
+The contract's defaults and named scenarios are never left to chance: each is an
+explicit example (:func:`explicit`) of every check that covers it, tried first in every
+device/dtype case. So a strategy draws device- and dtype-free descriptions (a case,
+a layout, a list of values) that a check builds into tensors for its own case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import torch
-from hypothesis import assume
+from hypothesis import assume, example
 from hypothesis import strategies as st
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+
+
+def explicit(name: str, values: Iterable[Any], /, **fixed: Any) -> Callable[[F], F]:
+    """``@example(name=value, **fixed)`` for each value: named scenarios tried first, in every case of a check.
+
+    Put it under ``@given``; ``fixed`` gives the check's other drawn arguments.
+    """
+
+    def decorate(fn: F) -> F:
+        for value in reversed(list(values)):
+            fn = example(**{name: value}, **fixed)(fn)
+        return fn
+
+    return decorate
 
 
 def make(
@@ -110,6 +132,17 @@ MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
 #: 1e-3 <= |beta| <= 3, either sign: two ranges, not a filter (which would keep rejecting the 0.0 hypothesis favours).
 BETAS = st.floats(min_value=1e-3, max_value=3.0) | st.floats(min_value=-3.0, max_value=-1e-3)
 
+#: The contract's default beta (``swish(x)``, ``Swish()``), and its named special value:
+#: with beta = 1, swish is SiLU. Every check whose property depends on beta tries it
+#: explicitly (float, 0-dim tensor, and omitted), in every case.
+DEFAULT_BETA = 1.0
+
+#: A beta as the checks pass it: None (omitted: the default), a float, or ("tensor", b) for a 0-dim tensor.
+BETA_ARGUMENTS = st.none() | BETAS | BETAS.map(lambda b: ("tensor", b))
+
+#: The explicit examples of a check drawing from :data:`BETA_ARGUMENTS`.
+DEFAULT_BETAS = (None, DEFAULT_BETA, ("tensor", DEFAULT_BETA))
+
 #: Exactly representable in bfloat16, so a module that keeps beta in its own dtype
 #: (a buffer cast with ``.to(dtype)``) computes with the very same beta.
 MODULE_BETAS = st.sampled_from([1.0, 2.0, 0.5, -1.0, 1.5, 0.25, -2.5, 3.0])
@@ -126,35 +159,48 @@ def swish_shapes() -> st.SearchStrategy[tuple[int, ...]]:
     return shapes(min_dims=0, max_dims=3, min_side=1, max_side=5)
 
 
-@st.composite
-def large_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> torch.Tensor:
-    """A 1-D tensor of entries ±1e2, ±1e3 or ±1e4 (exact in every floating dtype's range)."""
-    n = draw(sizes(1, 8))
-    values = draw(st.lists(st.sampled_from(LARGE_MAGNITUDES), min_size=n, max_size=n))
-    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=n, max_size=n))
-    return torch.tensor([s * v for s, v in zip(signs, values)], dtype=dtype, device=device)
+def large_values() -> st.SearchStrategy[tuple[float, ...]]:
+    """1 to 8 values ±1e2, ±1e3 or ±1e4 (exact in every floating dtype's range): a check makes them a 1-D tensor."""
+    signed = st.sampled_from(LARGE_MAGNITUDES).flatmap(lambda v: st.sampled_from([v, -v]))
+    return st.lists(signed, min_size=1, max_size=8).map(tuple)
 
+
+#: Both tails and every magnitude at once: the explicit example of the large-input check.
+ALL_LARGE_VALUES = tuple(sign * v for v in LARGE_MAGNITUDES for sign in (1.0, -1.0))
 
 ODD_LAYOUTS = ("empty (0,)", "empty (2, 0, 3)", "transposed", "every other element", "permuted 3-D", "expanded")
 
 
-@st.composite
-def odd_layout_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> tuple[str, torch.Tensor]:
-    """(name, x): an empty tensor or a non-contiguous view, the kind ``.view`` cannot reshape."""
-    layout = draw(st.sampled_from(ODD_LAYOUTS))
-    seed = draw(SEEDS)
-    a, b = draw(sizes(2, 4)), draw(sizes(2, 4))
-    if layout == "empty (0,)":
-        return layout, make((0,), dtype, device, seed)
-    if layout == "empty (2, 0, 3)":
-        return layout, make((2, 0, 3), dtype, device, seed)
-    if layout == "transposed":
-        return layout, make((a, b), dtype, device, seed).t()
-    if layout == "every other element":
-        return layout, make((a, 2 * b), dtype, device, seed)[:, ::2]
-    if layout == "permuted 3-D":
-        return layout, make((a, b, 2), dtype, device, seed).permute(2, 0, 1)
-    return layout, make((a, 1), dtype, device, seed).expand(a, b)
+@dataclass(frozen=True)
+class OddLayout:
+    """An empty tensor or a non-contiguous view (the kind ``.view`` cannot reshape), described without a dtype."""
+
+    layout: str
+    seed: int = 0
+    rows: int = 2
+    cols: int = 3
+
+    def build(self, dtype: torch.dtype, device: str) -> torch.Tensor:
+        a, b, seed = self.rows, self.cols, self.seed
+        if self.layout == "empty (0,)":
+            return make((0,), dtype, device, seed)
+        if self.layout == "empty (2, 0, 3)":
+            return make((2, 0, 3), dtype, device, seed)
+        if self.layout == "transposed":
+            return make((a, b), dtype, device, seed).t()
+        if self.layout == "every other element":
+            return make((a, 2 * b), dtype, device, seed)[:, ::2]
+        if self.layout == "permuted 3-D":
+            return make((a, b, 2), dtype, device, seed).permute(2, 0, 1)
+        return make((a, 1), dtype, device, seed).expand(a, b)
+
+
+def odd_layouts() -> st.SearchStrategy[OddLayout]:
+    return st.builds(OddLayout, st.sampled_from(ODD_LAYOUTS), SEEDS, sizes(2, 4), sizes(2, 4))
+
+
+#: Every odd layout once: the explicit examples of the odd-layout check.
+EVERY_ODD_LAYOUT = tuple(OddLayout(layout) for layout in ODD_LAYOUTS)
 
 
 # -- ex3: ResidualMLP ------------------------------------------------------------
