@@ -91,42 +91,6 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: in
     return st.lists(sizes(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
-# -- ex1: sequences with padding ------------------------------------------------
-
-Padding = Literal["right", "left", "gaps"]
-
-
-@st.composite
-def lengths(draw: st.DrawFn, batch: int, seq_len: int) -> torch.Tensor:
-    """Valid lengths (B,), each in [1, T], as int64."""
-    values = draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch))
-    return torch.tensor(values, dtype=torch.int64)
-
-
-@st.composite
-def masks(draw: st.DrawFn, batch: int, seq_len: int, padding: Padding) -> torch.Tensor:
-    """A bool mask (B, T) with at least one real token per row, padded on the given side.
-
-    ``gaps`` masks have arbitrary holes, including in the middle of a row.
-    """
-    rows = []
-    for _ in range(batch):
-        n = draw(st.integers(1, seq_len))
-        if padding == "right":
-            row = [True] * n + [False] * (seq_len - n)
-        elif padding == "left":
-            row = [False] * (seq_len - n) + [True] * n
-        else:
-            row = draw(st.lists(st.booleans(), min_size=seq_len, max_size=seq_len))
-            if not any(row):
-                row[draw(st.integers(0, seq_len - 1))] = True
-        rows.append(row)
-    return torch.tensor(rows, dtype=torch.bool)
-
-
-MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
-
-
 # -- ex2: Swish -------------------------------------------------------------------
 
 #: 1e-3 <= |beta| <= 3, either sign: two ranges, not a filter (which would keep rejecting the 0.0 hypothesis favours).
@@ -367,27 +331,116 @@ def huge_steps() -> st.SearchStrategy[int]:
 
 
 
-# -- ex1: whole examples ----------------------------------------------------------
+# -- ex1: padded sequences ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LengthsCase:
+    """An example of ``last_token``: hidden (B, T, D) from a seed, and right-padding lengths, without a dtype or device."""
+
+    lengths: tuple[int, ...]  # B of them, each in [1, T]
+    seq_len: int  # T
+    width: int = 3  # D
+    seed: int = 0
+    noncontiguous: bool = False
+    index_dtype: torch.dtype = torch.int64
+
+    def build(self, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(self.lengths), self.seq_len, self.width)
+        hidden = make(shape, dtype, device, self.seed, noncontiguous=self.noncontiguous)
+        return hidden, torch.tensor(self.lengths, dtype=self.index_dtype, device=device)
 
 
 @st.composite
-def hidden_and_lengths(draw: st.DrawFn, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def lengths_cases(draw: st.DrawFn) -> LengthsCase:
     """hidden (B, T, D), possibly non-contiguous, with valid right-padding lengths (int64 or int32)."""
     B, T, D = draw(sizes(1, 5)), draw(sizes(1, 6)), draw(sizes(1, 4))
-    hidden = draw(tensors((B, T, D), dtype, device, noncontiguous=None))
-    lens = draw(lengths(B, T)).to(draw(st.sampled_from([torch.int64, torch.int32])))
-    return hidden, lens.to(device)
+    return LengthsCase(
+        lengths=tuple(draw(st.lists(st.integers(1, T), min_size=B, max_size=B))),
+        seq_len=T,
+        width=D,
+        seed=draw(SEEDS),
+        noncontiguous=draw(st.booleans()),
+        index_dtype=draw(st.sampled_from([torch.int64, torch.int32])),
+    )
+
+
+#: The scenarios the contract of ``last_token`` names, tried in every case of every check that covers them.
+LENGTHS_SCENARIOS = (
+    LengthsCase(lengths=(4, 4, 4), seq_len=4),  # every row full: lengths = T
+    LengthsCase(lengths=(3, 1, 4), seq_len=4),  # a row of a single token
+    LengthsCase(lengths=(1,), seq_len=1, width=1),  # one sequence of one token
+    LengthsCase(lengths=(2, 5, 1, 3), seq_len=5, noncontiguous=True, index_dtype=torch.int32),  # int32, odd strides
+)
+
+
+@dataclass(frozen=True)
+class MaskCase:
+    """An example of ``last_token_masked``: hidden (B, T, D) from a seed and a 0/1 mask, without a dtype or device."""
+
+    rows: tuple[tuple[int, ...], ...]  # (B, T): 1 = a real token
+    width: int = 3  # D
+    seed: int = 0
+    noncontiguous: bool = False
+    mask_dtype: torch.dtype = torch.bool
+
+    def build(self, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(self.rows), len(self.rows[0]), self.width)
+        hidden = make(shape, dtype, device, self.seed, noncontiguous=self.noncontiguous)
+        return hidden, torch.tensor(self.rows).to(self.mask_dtype).to(device)
+
+
+Padding = Literal["right", "left", "gaps"]
+
+MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
 
 
 @st.composite
-def hidden_and_mask(
-    draw: st.DrawFn, device: str, dtype: torch.dtype, paddings: tuple[Padding, ...] = ("right", "left", "gaps")
-) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_rows(draw: st.DrawFn, batch: int, seq_len: int, padding: Padding) -> tuple[tuple[int, ...], ...]:
+    """(B, T) 0/1 rows with at least one real token each, padded on the given side.
+
+    ``gaps`` rows have arbitrary holes, including in the middle of a row.
+    """
+    rows = []
+    for _ in range(batch):
+        n = draw(st.integers(1, seq_len))
+        if padding == "right":
+            row = [1] * n + [0] * (seq_len - n)
+        elif padding == "left":
+            row = [0] * (seq_len - n) + [1] * n
+        else:
+            row = draw(st.lists(st.integers(0, 1), min_size=seq_len, max_size=seq_len))
+            if not any(row):
+                row[draw(st.integers(0, seq_len - 1))] = 1
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+@st.composite
+def mask_cases(draw: st.DrawFn, paddings: tuple[Padding, ...] = ("right", "left", "gaps")) -> MaskCase:
     """hidden (B, T, D) and a mask of any accepted dtype, padded right, left or with gaps."""
     B, T, D = draw(sizes(1, 5)), draw(sizes(1, 6)), draw(sizes(1, 4))
-    hidden = draw(tensors((B, T, D), dtype, device, noncontiguous=None))
-    mask = draw(masks(B, T, draw(st.sampled_from(paddings))))
-    return hidden, mask.to(draw(st.sampled_from(MASK_DTYPES))).to(device)
+    return MaskCase(
+        rows=draw(mask_rows(B, T, draw(st.sampled_from(paddings)))),
+        width=D,
+        seed=draw(SEEDS),
+        noncontiguous=draw(st.booleans()),
+        mask_dtype=draw(st.sampled_from(MASK_DTYPES)),
+    )
+
+
+#: The scenarios the contract of ``last_token_masked`` names (right, left and gapped padding, a
+#: single real token anywhere, full rows, every mask dtype), tried in every case of every check
+#: that covers them.
+MASK_SCENARIOS = (
+    MaskCase(rows=((1, 1, 1, 0, 0), (1, 1, 0, 0, 0), (1, 1, 1, 1, 1))),  # right padding
+    MaskCase(rows=((0, 0, 1, 1, 1), (0, 0, 0, 1, 1), (1, 1, 1, 1, 1)), mask_dtype=torch.int64),  # left padding
+    MaskCase(rows=((1, 0, 1, 0, 0), (0, 1, 1, 0, 1), (1, 0, 0, 0, 1)), mask_dtype=torch.float32),  # gaps
+    MaskCase(rows=((1, 0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)), mask_dtype=torch.uint8),  # one real token: first, middle, last
+    MaskCase(rows=((1, 1, 1), (1, 1, 1)), mask_dtype=torch.int32),  # full rows, no padding
+    MaskCase(rows=((1, 1, 0, 0), (0, 1, 1, 0), (0, 0, 1, 1)), width=1, noncontiguous=True),  # right, middle, left in one batch
+    MaskCase(rows=((1,),), width=1),  # one sequence of one token
+)
 
 
 # -- ex5: Transformer ---------------------------------------------------------------

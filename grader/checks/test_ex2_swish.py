@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from grader import strategies as S
-from grader.compare import assert_matches, assert_true
+from grader.compare import assert_credited_with_values, assert_matches, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.drivers import vjp
 from grader.feedback import CheckFailure, fail
@@ -25,7 +25,7 @@ from grader.gradients import remote_function
 from grader.oracle import oracle, reference
 from grader.probes import aten_ops, saved_tensors
 from grader.runner import driver
-from grader.spec import check
+from grader.spec import check, titles
 
 ref = reference("swish")
 
@@ -178,10 +178,11 @@ def test_uses_custom_function(student, device, shape, seed, beta):
         example=example,
     )
     # the node and the operators were seen where your code runs: they count with correct values only
-    assert_matches(seen["out"], ref.swish(x.detach(), _reference_beta(beta)), what="swish(x, beta)", example=example)
+    expected = ref.swish(x.detach(), _reference_beta(beta))
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
     _assert_custom_node(seen["module_node"], "Swish(beta)(x)", example)
     expected = ref.swish(x.detach(), _reference_beta(module_beta))
-    assert_matches(seen["module_out"], expected, what="Swish(beta)(x)", example=example)
+    assert_credited_with_values(seen["module_out"], expected, what="Swish(beta)(x)", values_check=MODULE_VALUES, example=example)
 
 
 @check(
@@ -218,7 +219,7 @@ def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
         )
     # what was saved was seen where your code runs: it counts with correct values only
     expected = ref.swish(x.detach(), beta.detach() if tensor_beta else _reference_beta(beta))
-    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
 
 
 @check(
@@ -260,7 +261,7 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
         )
     # the version counters were read where your code runs: they count with correct values only
     expected = ref.swish(before["x"], before.get("beta", _reference_beta(beta)))
-    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
 
 
 # -- robustness: large values, odd layouts ---------------------------------------------------
@@ -596,6 +597,9 @@ def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+#: The checks of the values that a structural property comes with (see assert_credited_with_values).
+VALUES, MODULE_VALUES = titles(test_forward_values), titles(test_module_values)
 
 
 def _as_beta(beta: Any, x: torch.Tensor) -> Any:
