@@ -31,6 +31,24 @@ class _Call:
     static: tuple[Any, ...]
 
 
+#: What a failure of reentrancy says instead of the check's hint (which is about the derivative's formula).
+NOT_REENTRANT = (
+    "同じ計算グラフで backward を 2 回呼ぶと結果が違います (gradcheck は 2 回呼んで比べます)。",
+    "two backward passes over the same graph gave different results (gradcheck runs backward twice and compares).",
+)
+NOT_REENTRANT_HINT = (
+    "backward は何度呼ばれても同じ結果を返す必要があります。ctx に置いたテンソル、保存したテンソル、grad_output を "
+    "backward の中でインプレースに書き換えないでください (neg_()、mul_()、*= など)。新しいテンソルを作りましょう。",
+    "backward must give the same result every time it runs: do not change tensors kept on ctx, saved tensors or "
+    "grad_output in place inside backward (neg_(), mul_(), *=, ...). Build new tensors instead.",
+)
+
+
+def not_reentrant(err: BaseException) -> bool:
+    """Whether ``err`` is gradcheck's "Backward is not reentrant" failure (see the module docstring)."""
+    return "Backward is not reentrant" in str(err)
+
+
 def remote_function(student: Any, fn: Callable[..., torch.Tensor], *static: Any) -> Callable[..., torch.Tensor]:
     """``f(*inputs) = fn(student, *static, *inputs)``, differentiable here through round trips (see the module docstring).
 

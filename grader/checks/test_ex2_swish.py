@@ -21,7 +21,7 @@ from grader.compare import assert_credited_with_values, assert_matches, assert_t
 from grader.devices import on_devices, on_each_device
 from grader.drivers import vjp
 from grader.feedback import CheckFailure, fail
-from grader.gradients import remote_function
+from grader.gradients import NOT_REENTRANT, NOT_REENTRANT_HINT, not_reentrant, remote_function
 from grader.oracle import oracle, reference
 from grader.probes import aten_ops, saved_tensors
 from grader.runner import driver
@@ -662,10 +662,14 @@ def _run_gradcheck(checker: Any, fn: Any, x: torch.Tensor, name: str, example: d
         raise
     except Exception as err:  # noqa: BLE001 - GradcheckError, or autograd refusing to differentiate twice
         message = str(err).strip()
+        problem = f"torch.autograd.{name} に失敗しました / torch.autograd.{name} failed"
+        if not_reentrant(err):
+            problem = f"torch.autograd.{name}: {NOT_REENTRANT[0]} / {NOT_REENTRANT[1]}"
         raise fail(
-            f"torch.autograd.{name} に失敗しました / torch.autograd.{name} failed",
+            problem,
             example=example,
             detail=message if len(message) < 1500 else message[:1500] + " ...",
+            hint=NOT_REENTRANT_HINT if not_reentrant(err) else None,
         ) from None
 
 
