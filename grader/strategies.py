@@ -230,6 +230,10 @@ LEADING_SHAPES = st.sampled_from(EVERY_LEADING_SHAPE)
 # -- ex4: warmup + SGDR -------------------------------------------------------------
 
 
+#: The contract's defaults of sgdr_lr and WarmupSGDR.
+SGDR_DEFAULTS: dict[str, object] = dict(T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0)
+
+
 @dataclass(frozen=True)
 class SGDRConfig:
     warmup_steps: int
@@ -238,9 +242,12 @@ class SGDRConfig:
     eta_min: float
     warmup_start_factor: float
     cycle_decay: float
+    #: Leave out of :meth:`kwargs` every setting whose value is the contract's default, so the default applies.
+    defaults_left_out: bool = False
 
     def kwargs(self) -> dict[str, object]:
-        return dict(
+        """The keyword arguments of sgdr_lr and WarmupSGDR (without the defaults, when they are left out)."""
+        kwargs = dict(
             warmup_steps=self.warmup_steps,
             T_0=self.T_0,
             T_mult=self.T_mult,
@@ -248,6 +255,9 @@ class SGDRConfig:
             warmup_start_factor=self.warmup_start_factor,
             cycle_decay=self.cycle_decay,
         )
+        if self.defaults_left_out:
+            kwargs = {k: v for k, v in kwargs.items() if k not in SGDR_DEFAULTS or SGDR_DEFAULTS[k] != v}
+        return kwargs
 
     def cycle_start(self, i: int) -> int:
         """The step (after warmup) at which cycle ``i`` starts, in exact integers."""
@@ -288,7 +298,16 @@ def sgdr_configs(
         eta_min=draw(st.sampled_from([0.0, 1e-5, 1e-3])),
         warmup_start_factor=draw(st.sampled_from([0.0, 0.01, 0.1, 0.5, 1.0])),
         cycle_decay=draw(st.sampled_from(cycle_decays)),
+        defaults_left_out=draw(st.booleans()),
     )
+
+
+#: Named scenarios: every optional setting left at its default (left out), and no warmup at all.
+SGDR_SCENARIOS = (
+    SGDRConfig(warmup_steps=5, T_0=4, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0, defaults_left_out=True),
+    SGDRConfig(warmup_steps=0, T_0=3, T_mult=2, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=0.5, defaults_left_out=True),
+    SGDRConfig(warmup_steps=3, T_0=2, T_mult=3, eta_min=1e-5, warmup_start_factor=0.5, cycle_decay=0.9),
+)
 
 
 #: With these T_mult, ``int(math.log(x, T_mult))`` misses exact powers (3**5, 9**5, 10**3),
@@ -312,14 +331,30 @@ def restart_steps(config: SGDRConfig, max_cycle: int = 30, max_step: int = 2**50
     return [config.restart(i) for i in cycles if config.restart(i) <= max_step]
 
 
-@st.composite
-def inside_cycle_steps(draw: st.DrawFn, config: SGDRConfig, max_cycle: int = 6) -> int:
-    """A step strictly inside a cosine cycle (not at a restart)."""
-    first = 0 if config.T_0 >= 2 else 1  # a cycle of length 1 has no inside
+def inside_positions(max_cycle: int = 6) -> st.SearchStrategy[list[tuple[int, float]]]:
+    """1 to 6 places inside the cosine cycles, as (cycle, fraction of the way through it): see :func:`inside_steps`."""
+    place = st.tuples(st.integers(0, max_cycle), st.floats(min_value=0.0, max_value=1.0))
+    return st.lists(place, min_size=1, max_size=6)
+
+
+def inside_steps(config: SGDRConfig, positions: list[tuple[int, float]]) -> list[int]:
+    """The steps strictly inside a cycle (not at a restart) that ``positions`` (from :func:`inside_positions`) name.
+
+    A cycle of length 1 has no inside: such a cycle counts as the next one; a schedule with no
+    inside at all (T_0 = T_mult = 1) is rejected.
+    """
+    first = 0 if config.T_0 >= 2 else 1
     assume(config.cycle_length(first) >= 2)
-    cycle = draw(st.integers(first, first + max_cycle))
-    offset = draw(st.integers(1, config.cycle_length(cycle) - 1))
-    return config.warmup_steps + config.cycle_start(cycle) + offset
+    steps = []
+    for cycle, fraction in positions:
+        cycle += first
+        offset = 1 + min(int(fraction * (config.cycle_length(cycle) - 1)), config.cycle_length(cycle) - 2)
+        steps.append(config.warmup_steps + config.cycle_start(cycle) + offset)
+    return steps
+
+
+#: The explicit places of the inside-cycle check: the first step of a cycle's inside, its middle, its last.
+INSIDE_POSITIONS = [(0, 0.0), (0, 0.5), (1, 1.0), (2, 0.3)]
 
 
 HUGE_STEPS = (10**9, 10**12, 10**12 + 7, 2**40)
@@ -335,6 +370,7 @@ HUGE_CONFIGS = (
     SGDRConfig(warmup_steps=1, T_0=1, T_mult=3, eta_min=1e-5, warmup_start_factor=0.5, cycle_decay=0.9),
     SGDRConfig(warmup_steps=0, T_0=5, T_mult=4, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=0.5),
     SGDRConfig(warmup_steps=20, T_0=2, T_mult=10, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=1.0),
+    SGDRConfig(warmup_steps=4, T_0=3, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0, defaults_left_out=True),
 )
 
 

@@ -926,12 +926,25 @@ def test_positional_encoding_rejects_long_input(student, device, max_len, extra,
 # -- TransformerBlock ------------------------------------------------------------------------------------------
 
 
-def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first) -> None:
+#: The block's dropouts drawn for the value checks; None leaves the arguments out (the defaults).
+BLOCK_DROPOUTS = st.sampled_from([None, 0.0, 0.1, 0.5])
+
+#: The explicit example of the value checks: the defaults (dropout, and norm_first for post-norm, left out).
+DEFAULT_BLOCK = dict(config=S.AttentionConfig(2, 4, 4, 2, 3), seed=0, d_ff=8, x_seed=0)
+
+
+def assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first) -> None:
+    """The block in eval mode on x, with the reference's weights. ``dropout`` None: the defaults are left out
+    (dropout, and norm_first too when it is the default False)."""
     d_model, args = config.d_model, (config.d_model, config.num_heads, d_ff)
-    kwargs = dict(dropout=dropout, norm_first=norm_first)
+    if dropout is None:
+        kwargs = dict(norm_first=True) if norm_first else {}
+    else:
+        kwargs = dict(dropout=dropout, norm_first=norm_first)
     recipe, reference = shared(Recipe("TransformerBlock", args, kwargs, seed, device, dtype))
-    x = data.draw(S.tensors((config.batch, config.query_len, d_model), dtype, device))
-    example = dict(**sizes_of(config), d_ff=d_ff, dropout=dropout, norm_first=norm_first, x=x)
+    x = S.make((config.batch, config.query_len, d_model), dtype, device, x_seed)
+    shown = "(省略 / default)" if dropout is None else dropout
+    example = dict(**sizes_of(config), d_ff=d_ff, dropout=shown, norm_first=norm_first, x=x)
     [actual] = student.run(outputs, recipe, [(x,)])
     expected = expected_output(reference, dtype, x)
     assert_matches(actual, expected, what=f"TransformerBlock(..., norm_first={norm_first}).eval()(x)", example=example)
@@ -948,15 +961,10 @@ def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropo
     "the LayerNorm comes after the residual sum.",
 )
 @on_devices()
-@given(
-    data=st.data(),
-    config=S.attention_configs(min_d_model=2),
-    seed=S.SEEDS,
-    d_ff=S.sizes(1, 8),
-    dropout=st.sampled_from([0.0, 0.1, 0.5]),
-)
-def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
-    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=False)
+@given(config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=BLOCK_DROPOUTS, x_seed=S.SEEDS)
+@S.explicit("dropout", [None], **DEFAULT_BLOCK)
+def test_block_post_norm_values(student, device, dtype, config, seed, d_ff, dropout, x_seed):
+    assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first=False)
 
 
 @check(
@@ -970,15 +978,10 @@ def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff
     "normalise before each sublayer and add the sublayer to the unnormalised x.",
 )
 @on_devices()
-@given(
-    data=st.data(),
-    config=S.attention_configs(min_d_model=2),
-    seed=S.SEEDS,
-    d_ff=S.sizes(1, 8),
-    dropout=st.sampled_from([0.0, 0.1, 0.5]),
-)
-def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
-    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=True)
+@given(config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=BLOCK_DROPOUTS, x_seed=S.SEEDS)
+@S.explicit("dropout", [None], **DEFAULT_BLOCK)
+def test_block_pre_norm_values(student, device, dtype, config, seed, d_ff, dropout, x_seed):
+    assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first=True)
 
 
 # -- across modules ------------------------------------------------------------------------------------------------
@@ -1007,6 +1010,7 @@ def test_dropout_train_and_eval(student, device, dtype):
         assert_attention_weights_dropout(student, device, dtype, p, seed, num_heads=(1, 4)[seed % 2])
         assert_attention_dropout_matches_reference(student, device, dtype, p, seed, bias=bool(seed % 2))
         assert_block_dropout(student, device, dtype, p, seed, norm_first=bool(seed % 2))
+    assert_default_dropouts(student, device, dtype)
 
 
 #: Why the train-mode comparison with the reference is left out in half precision: there the
@@ -1089,6 +1093,35 @@ def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int
     assert_deterministic(result["clean"], result["again"], what, example)
     noisy, clean = result["noisy"], result["clean"]
     assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode (its output shows the weights)", example=example)
+
+
+def assert_default_dropouts(student, device, dtype, seed: int = 7) -> None:
+    """The defaults: PositionalEncoding and MultiHeadAttention do not drop; TransformerBlock drops with p = 0.1."""
+    x = S.make((2, 5, 8), dtype, device, seed)
+    for recipe, args in (
+        (Recipe("PositionalEncoding", (8,), dict(max_len=16), seed, device, dtype), (x,)),
+        (Recipe("MultiHeadAttention", (8, 2), {}, seed, device, dtype), (x, x, x)),
+    ):
+        what = f"{recipe.cls}({', '.join(map(str, recipe.args))}{', max_len=16' if recipe.kwargs else ''})"
+        result = student.run(eval_twice_then_train, recipe, args, seed)
+        assert_matches(
+            result["noisy"],
+            result["clean"],
+            problem=f"{what}: dropout の既定値は 0.0 なのに、訓練モードの出力が評価モードと違います / dropout "
+            "defaults to 0.0, yet the train-mode output differs from the eval-mode one",
+            what=f"{what}.train()(...)",
+            example=dict(module=what, x=x),
+        )
+    recipe, reference = shared(Recipe("TransformerBlock", (8, 2, 16), {}, seed, device, dtype))
+    what = "TransformerBlock(8, 2, 16)"
+    example = dict(module=what, x=x, manual_seed=seed)
+    result = student.run(eval_twice_then_train, recipe, (x,), seed)
+    values_check = titles(test_block_post_norm_values)
+    expected = expected_output(reference, dtype, x)
+    assert_credited_with_values(result["clean"], expected, what=f"{what}.eval()(x)", values_check=values_check, example=example)
+    if dtype in SAME_MASKS_DTYPES:
+        expected = reference_train_output(reference.recipe, (x,), seed)
+        assert_same_masks(result["noisy"], expected, what=f"{what} (dropout=0.1 by default)", seed=seed, example=example)
 
 
 def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first: bool) -> None:
