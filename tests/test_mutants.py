@@ -6,48 +6,20 @@ complete, or a ``PATCH`` of the model answer: see tests.grading.student_source) 
 (losing points) and get full points on every other check. Correct implementations
 written differently (tests/variants/<exercise>/) must get full marks.
 
-The files are graded in groups, one grader process per group (see tests.grading);
-``xdist_group`` keeps a group on one worker so it is graded once.
+The files are graded in groups, one grader process per group, shared with the real-code
+tests (see tests.graded_groups).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader import registry
-from tests.grading import (
-    MUTANTS,
-    VARIANTS,
-    Graded,
-    check_names,
-    dtype_dependent,
-    expected_failures,
-    files,
-    grade_files,
-)
+from tests.graded_groups import graded
+from tests.graded_groups import param as _param
+from tests.grading import MUTANTS, VARIANTS, check_names, dtype_dependent, expected_failures, files
 
 pytestmark = pytest.mark.slow
-
-GROUP_SIZE = 7  # files graded by one process; groups are spread over the xdist workers
-ALL_FILES = files(MUTANTS) + files(VARIANTS)
-GROUPS = {source: f"grading-{i // GROUP_SIZE}" for i, source in enumerate(ALL_FILES)}
-_graded: dict[Path, Graded] = {}
-
-
-def graded(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    """The grade of ``source``, grading its whole group (once per worker) on first use."""
-    if source not in _graded:
-        group = [s for s in ALL_FILES if GROUPS[s] == GROUPS[source]]
-        _graded.update(grade_files(tmp_path_factory.mktemp(GROUPS[source]), group))
-    return _graded[source]
-
-
-def _param(source: Path):  # noqa: ANN202
-    return pytest.param(
-        source, id=f"{source.parent.name}/{source.stem}", marks=pytest.mark.xdist_group(GROUPS[source])
-    )
 
 
 @pytest.mark.parametrize("source", [_param(s) for s in files(MUTANTS)])
@@ -92,13 +64,7 @@ MESSAGES = [
 
 @pytest.mark.parametrize(
     ("source", "check", "said", "unsaid"),
-    [
-        pytest.param(
-            MUTANTS / f"{name}.py", check, said, unsaid, id=f"{name}:{check}",
-            marks=pytest.mark.xdist_group(GROUPS[MUTANTS / f"{name}.py"]),
-        )
-        for name, check, said, unsaid in MESSAGES
-    ],
+    [_param(MUTANTS / f"{name}.py", check, said, unsaid, id=f"{name}:{check}") for name, check, said, unsaid in MESSAGES],
 )
 def test_failure_names_the_real_cause(source, check, said, unsaid, tmp_path_factory):
     output = graded(source, tmp_path_factory).output(check)

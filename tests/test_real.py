@@ -4,37 +4,24 @@ Each file declares ``EXPECTED_FAILURES``, decided from its code and the contract
 was graded (see tests/real/README.md): a correct one (``set()``) keeps full marks, a buggy
 one loses exactly the checks it declares, alike in every full-precision case.
 
-The files of an exercise are graded together, in one grader process (``xdist_group``
-keeps them on one worker, so each group is graded once).
+The files are graded in groups, several files to one grader process, with the mutants and
+variants (see tests.graded_groups).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader import registry
-from tests.grading import REAL, Graded, dtype_dependent, expected_failures, files, grade_files
+from tests.graded_groups import graded, param
+from tests.grading import REAL, dtype_dependent, expected_failures, files
 
 pytestmark = pytest.mark.slow
 
 REAL_FILES = files(REAL)
-_graded: dict[Path, Graded] = {}
 
 
-def graded(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    """The grade of ``source``, grading every real file of its exercise (once per worker) on first use."""
-    if source not in _graded:
-        group = [s for s in REAL_FILES if s.parent == source.parent]
-        _graded.update(grade_files(tmp_path_factory.mktemp(f"real-{source.parent.name}"), group))
-    return _graded[source]
-
-
-@pytest.mark.parametrize(
-    "source",
-    [pytest.param(s, id=f"{s.parent.name}/{s.stem}", marks=pytest.mark.xdist_group(f"real-{s.parent.name}")) for s in REAL_FILES],
-)
+@pytest.mark.parametrize("source", [param(s) for s in REAL_FILES])
 def test_real_code_is_graded_as_declared(source, tmp_path_factory):
     result = graded(source, tmp_path_factory)
     expected = expected_failures(source)
