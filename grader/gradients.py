@@ -8,6 +8,17 @@ autograd for the vector-Jacobian product, and its double backward a third. Handi
 to ``torch.autograd.gradcheck`` (or ``gradgradcheck``) therefore compares numerical
 Jacobians built from forward round trips against the student's backward, with every
 comparison made here, where the student's code cannot reach ``gradcheck``.
+
+Reentrancy. gradcheck runs backward twice on one graph and demands the same result
+("Backward is not reentrant"): a backward that changes what it keeps on ``ctx`` gives
+something else the second time. A round trip builds the student's graph afresh, so each
+round trip differentiates that graph *twice* (``retain_graph=True``, the same
+``grad_output`` object both times, as gradcheck's fast mode passes its own) and sends
+both results back. Here, the first backward of a node with a given ``grad_output`` gets
+the first result, and the next backward of the same node with the same ``grad_output``
+gets the second: torch's own gradcheck then compares them, with its own tolerance
+(``nondet_tol``) and its own message. The same holds one order up, for gradgradcheck.
+In-process grading runs the same drivers, so both modes judge alike.
 """
 
 from __future__ import annotations
