@@ -26,6 +26,18 @@ d_model モデルの幅 / model width, num_heads ヘッド数 / heads, d_k = d_m
     注意: nn.MultiheadAttention の bool マスクは逆 (True = 隠す) です。
     Beware: nn.MultiheadAttention's bool masks mean the opposite (True = masked out).
 
+ドロップアウトの約束 / The dropout convention:
+    ドロップアウトは訓練モード (module.train()) でだけ、下に書いた場所で、書いた順にかけます。
+    そこで nn.Dropout (または F.dropout(..., training=self.training)) を使えば、同じ乱数シードの
+    もとで参照実装と同じマスクになります (採点はこれを比べます)。ほかの場所にかけたり、
+    余分なドロップアウトを足したりしないこと (例: TransformerBlock の attention には
+    nn.TransformerEncoderLayer と違って dropout を渡さない)。
+    Dropout acts in training mode (module.train()) only, exactly where stated below and in
+    that order. Using nn.Dropout (or F.dropout(..., training=self.training)) there draws the
+    same masks as the reference under the same random seed, and the grader compares them.
+    Move none and add none (e.g. the block's attention gets no dropout of its own, unlike
+    nn.TransformerEncoderLayer's).
+
 名前は章と同じにしてください (採点は state_dict の名前で重みを読み込みます):
 Keep the chapter's names (the grader loads weights by state_dict name):
 W_q, W_k, W_v, W_o, norm1, norm2, feed_forward, attention, dropout, pe.

@@ -80,6 +80,43 @@ def assert_matches(
         ) from None
 
 
+def assert_credited_with_values(
+    actual: Any,
+    expected: Any,
+    *,
+    what: str,
+    values_check: tuple[str, str],
+    example: Mapping[str, Any] | None = None,
+    exact: bool = False,
+) -> None:
+    """:func:`assert_matches` for the values that a property measured where the student's code runs comes with.
+
+    Such a property (an operation count, a graph node, what was saved or how often dropout
+    ran) earns points only together with the right values. When the values are wrong the
+    property was not judged at all, so the failure says that, names the check of the
+    values (``values_check``: its title, ja and en) and gives its own hint instead of the
+    check's, which is about the property.
+    """
+    try:
+        assert_matches(actual, expected, what=what, example=example, exact=exact)
+    except CheckFailure as err:
+        if isinstance(err, StudentError):
+            raise
+        ja, en = values_check
+        raise CheckFailure(
+            f"{what} の値が参照実装と一致しないので、このチェックの性質は確かめられず、点になりません / "
+            f"{what} does not match the reference, so this check's property cannot be credited",
+            example=err.example,
+            expected=err.expected,
+            actual=err.actual,
+            detail=err.detail,
+            hint=(
+                f"まずチェック「{ja}」を直してください。値が正しくなれば、このチェックの性質も確かめられます。",
+                f"Fix the check “{en}” first: once the values are right, this check's property is judged too.",
+            ),
+        ) from None
+
+
 def assert_true(condition: bool, problem: str, **context: Any) -> None:
     """Raise :class:`CheckFailure` with ``problem`` unless ``condition`` holds."""
     if not condition:

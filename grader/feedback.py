@@ -24,6 +24,9 @@ class CheckFailure(AssertionError):
     argument names to the inputs that show it; ``expected``/``actual`` are what the
     reference gives and what the student's code gave; ``detail`` is any extra
     diagnosis, e.g. ``torch.testing.assert_close``'s "greatest difference" lines.
+    ``hint`` (ja, en) replaces the check's own hint for this failure, when the check's
+    hint addresses a cause that this failure is not (e.g. an operation count that was
+    not judged because the values were wrong).
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class CheckFailure(AssertionError):
         expected: Any = None,
         actual: Any = None,
         detail: str = "",
+        hint: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(problem)
         self.problem = problem
@@ -41,6 +45,7 @@ class CheckFailure(AssertionError):
         self.expected = expected
         self.actual = actual
         self.detail = detail
+        self.hint = hint
 
     def render(self) -> str:
         """The failure as a few readable lines."""

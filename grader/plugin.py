@@ -167,8 +167,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
         result = CaseResult(case, PASSED)
     else:
         message = explain(call.excinfo) if call.excinfo else str(rep.longrepr)
-        result = CaseResult(case, FAILED, message)
-        rep.longrepr = f"{info.title}\n{message}\n{info.hint}"
+        hint = own_hint(call.excinfo) if call.excinfo else ""
+        result = CaseResult(case, FAILED, message, hint)
+        rep.longrepr = f"{info.title}\n{message}\n{hint or info.hint}"
     result.seconds = rep.duration
     exercise = registry.for_check_module(item.module.__name__)
     collector = item.config.stash[COLLECTOR]
@@ -190,6 +191,15 @@ def _grader_error(excinfo: pytest.ExceptionInfo[BaseException]) -> GraderError |
             return err
         err, seen = err.__cause__ or err.__context__, seen + 1
     return None
+
+
+def own_hint(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The failure's own hint (see grader.feedback.CheckFailure), or "" to print the check's."""
+    err = excinfo.value
+    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+        err = err.exceptions[0]
+    hint = err.hint if isinstance(err, CheckFailure) else None
+    return spec.hint_text(*hint) if hint else ""
 
 
 def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -51,7 +51,7 @@ def check_lines(check: CheckResult, *, details: bool) -> list[Text]:
         body = where + shown.message
         if others:
             body += f"\n(同じ失敗: / also failed in: {', '.join(others)})"
-        body += "\n" + check.info.hint
+        body += "\n" + (shown.hint or check.info.hint)
         lines.append(Text(_indent(body, 6)))
     return lines
 
@@ -102,7 +102,7 @@ def gradescope(results: Results, *, timings: bool = False) -> dict[str, Any]:
             if check.failures and ex.graded:
                 output += "\n\n" if output else ""
                 output += "\n\n".join(f"[{c.case}] {c.message}" if c.case else c.message for c in check.failures)
-                output += "\n\n" + check.info.hint
+                output += "\n\n" + "\n\n".join(dict.fromkeys(c.hint or check.info.hint for c in check.failures))
             if ex.violations:
                 score, status = 0.0, "failed"
             elif not ex.graded:

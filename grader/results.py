@@ -23,6 +23,7 @@ class CaseResult:
     case: str  # e.g. "cpu-float32", or "" for an unparametrised check
     outcome: str  # PASSED, FAILED, SKIPPED or ERROR
     message: str = ""
+    hint: str = ""  # a failure's own hint, replacing the check's (see grader.feedback.CheckFailure)
     seconds: float = 0.0  # how long the case ran (where grading time goes, e.g. on a GPU)
 
 

@@ -39,7 +39,12 @@ class CheckInfo:
 
     @property
     def hint(self) -> str:
-        return f"ヒント: {self.hint_ja}\nHint: {self.hint_en}"
+        return hint_text(self.hint_ja, self.hint_en)
+
+
+def hint_text(ja: str, en: str) -> str:
+    """A hint as reports print it: Japanese, then English."""
+    return f"ヒント: {ja}\nHint: {en}"
 
 
 def check(
@@ -53,6 +58,12 @@ def check(
     if points <= 0:
         raise ValueError("a check must be worth a positive number of points")
     return pytest.mark.check(CheckInfo(points, ja, en, hint_ja, hint_en, needs_reference))
+
+
+def titles(check_fn: Callable[..., object]) -> tuple[str, str]:
+    """The (ja, en) title of a check function, to name it in another check's failure."""
+    found = next(m.args[0] for m in getattr(check_fn, "pytestmark", []) if m.name == "check")
+    return found.ja, found.en
 
 
 def info(item: pytest.Item) -> CheckInfo | None:

@@ -3,18 +3,40 @@
 Tensors are drawn as (shape, seed): the values come from ``torch.testing.make_tensor``
 under that seed on the CPU and are then moved to the device, so an example is the
 same on every device and hypothesis shrinks shapes (and seeds) towards small ones.
+
+The contract's defaults and named scenarios are never left to chance: each is an
+explicit example (:func:`explicit`) of every check that covers it, tried first in every
+device/dtype case. So a strategy draws device- and dtype-free descriptions (a case,
+a layout, a list of values) that a check builds into tensors for its own case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import torch
-from hypothesis import assume
+from hypothesis import assume, example
 from hypothesis import strategies as st
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+
+
+def explicit(name: str, values: Iterable[Any], /, **fixed: Any) -> Callable[[F], F]:
+    """``@example(name=value, **fixed)`` for each value: named scenarios tried first, in every case of a check.
+
+    Put it under ``@given``; ``fixed`` gives the check's other drawn arguments.
+    """
+
+    def decorate(fn: F) -> F:
+        for value in reversed(list(values)):
+            fn = example(**{name: value}, **fixed)(fn)
+        return fn
+
+    return decorate
 
 
 def make(
@@ -69,46 +91,21 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: in
     return st.lists(sizes(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
-# -- ex1: sequences with padding ------------------------------------------------
-
-Padding = Literal["right", "left", "gaps"]
-
-
-@st.composite
-def lengths(draw: st.DrawFn, batch: int, seq_len: int) -> torch.Tensor:
-    """Valid lengths (B,), each in [1, T], as int64."""
-    values = draw(st.lists(st.integers(1, seq_len), min_size=batch, max_size=batch))
-    return torch.tensor(values, dtype=torch.int64)
-
-
-@st.composite
-def masks(draw: st.DrawFn, batch: int, seq_len: int, padding: Padding) -> torch.Tensor:
-    """A bool mask (B, T) with at least one real token per row, padded on the given side.
-
-    ``gaps`` masks have arbitrary holes, including in the middle of a row.
-    """
-    rows = []
-    for _ in range(batch):
-        n = draw(st.integers(1, seq_len))
-        if padding == "right":
-            row = [True] * n + [False] * (seq_len - n)
-        elif padding == "left":
-            row = [False] * (seq_len - n) + [True] * n
-        else:
-            row = draw(st.lists(st.booleans(), min_size=seq_len, max_size=seq_len))
-            if not any(row):
-                row[draw(st.integers(0, seq_len - 1))] = True
-        rows.append(row)
-    return torch.tensor(rows, dtype=torch.bool)
-
-
-MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
-
-
 # -- ex2: Swish -------------------------------------------------------------------
 
 #: 1e-3 <= |beta| <= 3, either sign: two ranges, not a filter (which would keep rejecting the 0.0 hypothesis favours).
 BETAS = st.floats(min_value=1e-3, max_value=3.0) | st.floats(min_value=-3.0, max_value=-1e-3)
+
+#: The contract's default beta (``swish(x)``, ``Swish()``), and its named special value:
+#: with beta = 1, swish is SiLU. Every check whose property depends on beta tries it
+#: explicitly (float, 0-dim tensor, and omitted), in every case.
+DEFAULT_BETA = 1.0
+
+#: A beta as the checks pass it: None (omitted: the default), a float, or ("tensor", b) for a 0-dim tensor.
+BETA_ARGUMENTS = st.none() | BETAS | BETAS.map(lambda b: ("tensor", b))
+
+#: The explicit examples of a check drawing from :data:`BETA_ARGUMENTS`.
+DEFAULT_BETAS = (None, DEFAULT_BETA, ("tensor", DEFAULT_BETA))
 
 #: Exactly representable in bfloat16, so a module that keeps beta in its own dtype
 #: (a buffer cast with ``.to(dtype)``) computes with the very same beta.
@@ -126,38 +123,55 @@ def swish_shapes() -> st.SearchStrategy[tuple[int, ...]]:
     return shapes(min_dims=0, max_dims=3, min_side=1, max_side=5)
 
 
-@st.composite
-def large_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> torch.Tensor:
-    """A 1-D tensor of entries ±1e2, ±1e3 or ±1e4 (exact in every floating dtype's range)."""
-    n = draw(sizes(1, 8))
-    values = draw(st.lists(st.sampled_from(LARGE_MAGNITUDES), min_size=n, max_size=n))
-    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=n, max_size=n))
-    return torch.tensor([s * v for s, v in zip(signs, values)], dtype=dtype, device=device)
+def large_values() -> st.SearchStrategy[tuple[float, ...]]:
+    """1 to 8 values ±1e2, ±1e3 or ±1e4 (exact in every floating dtype's range): a check makes them a 1-D tensor."""
+    signed = st.sampled_from(LARGE_MAGNITUDES).flatmap(lambda v: st.sampled_from([v, -v]))
+    return st.lists(signed, min_size=1, max_size=8).map(tuple)
 
+
+#: Both tails and every magnitude at once: the explicit example of the large-input check.
+ALL_LARGE_VALUES = tuple(sign * v for v in LARGE_MAGNITUDES for sign in (1.0, -1.0))
 
 ODD_LAYOUTS = ("empty (0,)", "empty (2, 0, 3)", "transposed", "every other element", "permuted 3-D", "expanded")
 
 
-@st.composite
-def odd_layout_inputs(draw: st.DrawFn, dtype: torch.dtype, device: str) -> tuple[str, torch.Tensor]:
-    """(name, x): an empty tensor or a non-contiguous view, the kind ``.view`` cannot reshape."""
-    layout = draw(st.sampled_from(ODD_LAYOUTS))
-    seed = draw(SEEDS)
-    a, b = draw(sizes(2, 4)), draw(sizes(2, 4))
-    if layout == "empty (0,)":
-        return layout, make((0,), dtype, device, seed)
-    if layout == "empty (2, 0, 3)":
-        return layout, make((2, 0, 3), dtype, device, seed)
-    if layout == "transposed":
-        return layout, make((a, b), dtype, device, seed).t()
-    if layout == "every other element":
-        return layout, make((a, 2 * b), dtype, device, seed)[:, ::2]
-    if layout == "permuted 3-D":
-        return layout, make((a, b, 2), dtype, device, seed).permute(2, 0, 1)
-    return layout, make((a, 1), dtype, device, seed).expand(a, b)
+@dataclass(frozen=True)
+class OddLayout:
+    """An empty tensor or a non-contiguous view (the kind ``.view`` cannot reshape), described without a dtype."""
+
+    layout: str
+    seed: int = 0
+    rows: int = 2
+    cols: int = 3
+
+    def build(self, dtype: torch.dtype, device: str) -> torch.Tensor:
+        a, b, seed = self.rows, self.cols, self.seed
+        if self.layout == "empty (0,)":
+            return make((0,), dtype, device, seed)
+        if self.layout == "empty (2, 0, 3)":
+            return make((2, 0, 3), dtype, device, seed)
+        if self.layout == "transposed":
+            return make((a, b), dtype, device, seed).t()
+        if self.layout == "every other element":
+            return make((a, 2 * b), dtype, device, seed)[:, ::2]
+        if self.layout == "permuted 3-D":
+            return make((a, b, 2), dtype, device, seed).permute(2, 0, 1)
+        return make((a, 1), dtype, device, seed).expand(a, b)
+
+
+def odd_layouts() -> st.SearchStrategy[OddLayout]:
+    return st.builds(OddLayout, st.sampled_from(ODD_LAYOUTS), SEEDS, sizes(2, 4), sizes(2, 4))
+
+
+#: Every odd layout once: the explicit examples of the odd-layout check.
+EVERY_ODD_LAYOUT = tuple(OddLayout(layout) for layout in ODD_LAYOUTS)
 
 
 # -- ex3: ResidualMLP ------------------------------------------------------------
+
+
+#: ResidualMLP's default dropout, used when a config leaves it out (``dropout=None``).
+DEFAULT_DROPOUT = 0.1
 
 
 @dataclass(frozen=True)
@@ -166,20 +180,27 @@ class MLPConfig:
     hidden_features: int
     out_features: int
     depth: int
-    dropout: float
+    dropout: float | None  # None: left out, so the model's default applies
 
     def kwargs(self) -> dict[str, object]:
-        return dict(
+        """The constructor's keyword arguments; a dropout of None is left out (the default)."""
+        kwargs: dict[str, object] = dict(
             in_features=self.in_features,
             hidden_features=self.hidden_features,
             out_features=self.out_features,
             depth=self.depth,
-            dropout=self.dropout,
         )
+        return kwargs if self.dropout is None else dict(kwargs, dropout=self.dropout)
 
 
 #: Dropout probabilities a config may have; the train-mode checks use the nonzero ones.
 DROPOUTS = (0.0, 0.1, 0.5, 0.9)
+
+#: Named scenarios of the contract: no blocks at all (depth 0), and the default dropout left out;
+#: and one edge case, a hidden width of 1 (where every LayerNorm gives its bias exactly).
+NO_BLOCKS = MLPConfig(in_features=3, hidden_features=4, out_features=2, depth=0, dropout=0.5)
+ONE_FEATURE = MLPConfig(in_features=2, hidden_features=1, out_features=2, depth=1, dropout=0.1)
+DEFAULT_DROPOUT_CONFIG = MLPConfig(in_features=3, hidden_features=8, out_features=2, depth=2, dropout=None)
 
 
 @st.composite
@@ -188,10 +209,10 @@ def mlp_configs(
     min_depth: int = 0,
     max_depth: int = 3,
     dropout: float | None = None,
-    dropouts: tuple[float, ...] = DROPOUTS,
+    dropouts: tuple[float | None, ...] = DROPOUTS,
     max_size: int = 8,
 ) -> MLPConfig:
-    """A small ResidualMLP config; ``dropout`` fixes the probability, else it is drawn from ``dropouts``."""
+    """A small ResidualMLP config; ``dropout`` fixes the probability, else it is drawn from ``dropouts`` (None: left out)."""
     return MLPConfig(
         in_features=draw(sizes(1, min(6, max_size))),
         hidden_features=draw(sizes(1, max_size)),
@@ -202,10 +223,15 @@ def mlp_configs(
 
 
 #: The batch dimensions in front of the feature dimension: none, one, several, or an empty batch.
-LEADING_SHAPES = st.sampled_from([(), (3,), (2, 3), (1, 2, 2), (0,)])
+EVERY_LEADING_SHAPE = ((), (3,), (2, 3), (1, 2, 2), (0,))
+LEADING_SHAPES = st.sampled_from(EVERY_LEADING_SHAPE)
 
 
 # -- ex4: warmup + SGDR -------------------------------------------------------------
+
+
+#: The contract's defaults of sgdr_lr and WarmupSGDR.
+SGDR_DEFAULTS: dict[str, object] = dict(T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0)
 
 
 @dataclass(frozen=True)
@@ -216,9 +242,12 @@ class SGDRConfig:
     eta_min: float
     warmup_start_factor: float
     cycle_decay: float
+    #: Leave out of :meth:`kwargs` every setting whose value is the contract's default, so the default applies.
+    defaults_left_out: bool = False
 
     def kwargs(self) -> dict[str, object]:
-        return dict(
+        """The keyword arguments of sgdr_lr and WarmupSGDR (without the defaults, when they are left out)."""
+        kwargs = dict(
             warmup_steps=self.warmup_steps,
             T_0=self.T_0,
             T_mult=self.T_mult,
@@ -226,6 +255,9 @@ class SGDRConfig:
             warmup_start_factor=self.warmup_start_factor,
             cycle_decay=self.cycle_decay,
         )
+        if self.defaults_left_out:
+            kwargs = {k: v for k, v in kwargs.items() if k not in SGDR_DEFAULTS or SGDR_DEFAULTS[k] != v}
+        return kwargs
 
     def cycle_start(self, i: int) -> int:
         """The step (after warmup) at which cycle ``i`` starts, in exact integers."""
@@ -266,7 +298,16 @@ def sgdr_configs(
         eta_min=draw(st.sampled_from([0.0, 1e-5, 1e-3])),
         warmup_start_factor=draw(st.sampled_from([0.0, 0.01, 0.1, 0.5, 1.0])),
         cycle_decay=draw(st.sampled_from(cycle_decays)),
+        defaults_left_out=draw(st.booleans()),
     )
+
+
+#: Named scenarios: every optional setting left at its default (left out), and no warmup at all.
+SGDR_SCENARIOS = (
+    SGDRConfig(warmup_steps=5, T_0=4, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0, defaults_left_out=True),
+    SGDRConfig(warmup_steps=0, T_0=3, T_mult=2, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=0.5, defaults_left_out=True),
+    SGDRConfig(warmup_steps=3, T_0=2, T_mult=3, eta_min=1e-5, warmup_start_factor=0.5, cycle_decay=0.9),
+)
 
 
 #: With these T_mult, ``int(math.log(x, T_mult))`` misses exact powers (3**5, 9**5, 10**3),
@@ -290,14 +331,30 @@ def restart_steps(config: SGDRConfig, max_cycle: int = 30, max_step: int = 2**50
     return [config.restart(i) for i in cycles if config.restart(i) <= max_step]
 
 
-@st.composite
-def inside_cycle_steps(draw: st.DrawFn, config: SGDRConfig, max_cycle: int = 6) -> int:
-    """A step strictly inside a cosine cycle (not at a restart)."""
-    first = 0 if config.T_0 >= 2 else 1  # a cycle of length 1 has no inside
+def inside_positions(max_cycle: int = 6) -> st.SearchStrategy[list[tuple[int, float]]]:
+    """1 to 6 places inside the cosine cycles, as (cycle, fraction of the way through it): see :func:`inside_steps`."""
+    place = st.tuples(st.integers(0, max_cycle), st.floats(min_value=0.0, max_value=1.0))
+    return st.lists(place, min_size=1, max_size=6)
+
+
+def inside_steps(config: SGDRConfig, positions: list[tuple[int, float]]) -> list[int]:
+    """The steps strictly inside a cycle (not at a restart) that ``positions`` (from :func:`inside_positions`) name.
+
+    A cycle of length 1 has no inside: such a cycle counts as the next one; a schedule with no
+    inside at all (T_0 = T_mult = 1) is rejected.
+    """
+    first = 0 if config.T_0 >= 2 else 1
     assume(config.cycle_length(first) >= 2)
-    cycle = draw(st.integers(first, first + max_cycle))
-    offset = draw(st.integers(1, config.cycle_length(cycle) - 1))
-    return config.warmup_steps + config.cycle_start(cycle) + offset
+    steps = []
+    for cycle, fraction in positions:
+        cycle += first
+        offset = 1 + min(int(fraction * (config.cycle_length(cycle) - 1)), config.cycle_length(cycle) - 2)
+        steps.append(config.warmup_steps + config.cycle_start(cycle) + offset)
+    return steps
+
+
+#: The explicit places of the inside-cycle check: the first step of a cycle's inside, its middle, its last.
+INSIDE_POSITIONS = [(0, 0.0), (0, 0.5), (1, 1.0), (2, 0.3)]
 
 
 HUGE_STEPS = (10**9, 10**12, 10**12 + 7, 2**40)
@@ -313,6 +370,7 @@ HUGE_CONFIGS = (
     SGDRConfig(warmup_steps=1, T_0=1, T_mult=3, eta_min=1e-5, warmup_start_factor=0.5, cycle_decay=0.9),
     SGDRConfig(warmup_steps=0, T_0=5, T_mult=4, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=0.5),
     SGDRConfig(warmup_steps=20, T_0=2, T_mult=10, eta_min=1e-3, warmup_start_factor=0.0, cycle_decay=1.0),
+    SGDRConfig(warmup_steps=4, T_0=3, T_mult=1, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0, defaults_left_out=True),
 )
 
 
@@ -321,27 +379,116 @@ def huge_steps() -> st.SearchStrategy[int]:
 
 
 
-# -- ex1: whole examples ----------------------------------------------------------
+# -- ex1: padded sequences ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LengthsCase:
+    """An example of ``last_token``: hidden (B, T, D) from a seed, and right-padding lengths, without a dtype or device."""
+
+    lengths: tuple[int, ...]  # B of them, each in [1, T]
+    seq_len: int  # T
+    width: int = 3  # D
+    seed: int = 0
+    noncontiguous: bool = False
+    index_dtype: torch.dtype = torch.int64
+
+    def build(self, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(self.lengths), self.seq_len, self.width)
+        hidden = make(shape, dtype, device, self.seed, noncontiguous=self.noncontiguous)
+        return hidden, torch.tensor(self.lengths, dtype=self.index_dtype, device=device)
 
 
 @st.composite
-def hidden_and_lengths(draw: st.DrawFn, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def lengths_cases(draw: st.DrawFn) -> LengthsCase:
     """hidden (B, T, D), possibly non-contiguous, with valid right-padding lengths (int64 or int32)."""
     B, T, D = draw(sizes(1, 5)), draw(sizes(1, 6)), draw(sizes(1, 4))
-    hidden = draw(tensors((B, T, D), dtype, device, noncontiguous=None))
-    lens = draw(lengths(B, T)).to(draw(st.sampled_from([torch.int64, torch.int32])))
-    return hidden, lens.to(device)
+    return LengthsCase(
+        lengths=tuple(draw(st.lists(st.integers(1, T), min_size=B, max_size=B))),
+        seq_len=T,
+        width=D,
+        seed=draw(SEEDS),
+        noncontiguous=draw(st.booleans()),
+        index_dtype=draw(st.sampled_from([torch.int64, torch.int32])),
+    )
+
+
+#: The scenarios the contract of ``last_token`` names, tried in every case of every check that covers them.
+LENGTHS_SCENARIOS = (
+    LengthsCase(lengths=(4, 4, 4), seq_len=4),  # every row full: lengths = T
+    LengthsCase(lengths=(3, 1, 4), seq_len=4),  # a row of a single token
+    LengthsCase(lengths=(1,), seq_len=1, width=1),  # one sequence of one token
+    LengthsCase(lengths=(2, 5, 1, 3), seq_len=5, noncontiguous=True, index_dtype=torch.int32),  # int32, odd strides
+)
+
+
+@dataclass(frozen=True)
+class MaskCase:
+    """An example of ``last_token_masked``: hidden (B, T, D) from a seed and a 0/1 mask, without a dtype or device."""
+
+    rows: tuple[tuple[int, ...], ...]  # (B, T): 1 = a real token
+    width: int = 3  # D
+    seed: int = 0
+    noncontiguous: bool = False
+    mask_dtype: torch.dtype = torch.bool
+
+    def build(self, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(self.rows), len(self.rows[0]), self.width)
+        hidden = make(shape, dtype, device, self.seed, noncontiguous=self.noncontiguous)
+        return hidden, torch.tensor(self.rows).to(self.mask_dtype).to(device)
+
+
+Padding = Literal["right", "left", "gaps"]
+
+MASK_DTYPES = (torch.bool, torch.int64, torch.int32, torch.uint8, torch.float32)
 
 
 @st.composite
-def hidden_and_mask(
-    draw: st.DrawFn, device: str, dtype: torch.dtype, paddings: tuple[Padding, ...] = ("right", "left", "gaps")
-) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_rows(draw: st.DrawFn, batch: int, seq_len: int, padding: Padding) -> tuple[tuple[int, ...], ...]:
+    """(B, T) 0/1 rows with at least one real token each, padded on the given side.
+
+    ``gaps`` rows have arbitrary holes, including in the middle of a row.
+    """
+    rows = []
+    for _ in range(batch):
+        n = draw(st.integers(1, seq_len))
+        if padding == "right":
+            row = [1] * n + [0] * (seq_len - n)
+        elif padding == "left":
+            row = [0] * (seq_len - n) + [1] * n
+        else:
+            row = draw(st.lists(st.integers(0, 1), min_size=seq_len, max_size=seq_len))
+            if not any(row):
+                row[draw(st.integers(0, seq_len - 1))] = 1
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+@st.composite
+def mask_cases(draw: st.DrawFn, paddings: tuple[Padding, ...] = ("right", "left", "gaps")) -> MaskCase:
     """hidden (B, T, D) and a mask of any accepted dtype, padded right, left or with gaps."""
     B, T, D = draw(sizes(1, 5)), draw(sizes(1, 6)), draw(sizes(1, 4))
-    hidden = draw(tensors((B, T, D), dtype, device, noncontiguous=None))
-    mask = draw(masks(B, T, draw(st.sampled_from(paddings))))
-    return hidden, mask.to(draw(st.sampled_from(MASK_DTYPES))).to(device)
+    return MaskCase(
+        rows=draw(mask_rows(B, T, draw(st.sampled_from(paddings)))),
+        width=D,
+        seed=draw(SEEDS),
+        noncontiguous=draw(st.booleans()),
+        mask_dtype=draw(st.sampled_from(MASK_DTYPES)),
+    )
+
+
+#: The scenarios the contract of ``last_token_masked`` names (right, left and gapped padding, a
+#: single real token anywhere, full rows, every mask dtype), tried in every case of every check
+#: that covers them.
+MASK_SCENARIOS = (
+    MaskCase(rows=((1, 1, 1, 0, 0), (1, 1, 0, 0, 0), (1, 1, 1, 1, 1))),  # right padding
+    MaskCase(rows=((0, 0, 1, 1, 1), (0, 0, 0, 1, 1), (1, 1, 1, 1, 1)), mask_dtype=torch.int64),  # left padding
+    MaskCase(rows=((1, 0, 1, 0, 0), (0, 1, 1, 0, 1), (1, 0, 0, 0, 1)), mask_dtype=torch.float32),  # gaps
+    MaskCase(rows=((1, 0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)), mask_dtype=torch.uint8),  # one real token: first, middle, last
+    MaskCase(rows=((1, 1, 1), (1, 1, 1)), mask_dtype=torch.int32),  # full rows, no padding
+    MaskCase(rows=((1, 1, 0, 0), (0, 1, 1, 0), (0, 0, 1, 1)), width=1, noncontiguous=True),  # right, middle, left in one batch
+    MaskCase(rows=((1,),), width=1),  # one sequence of one token
+)
 
 
 # -- ex5: Transformer ---------------------------------------------------------------

@@ -21,6 +21,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tests" / "mutants"
 VARIANTS = ROOT / "tests" / "variants"
+REAL = ROOT / "tests" / "real"
+
+#: Case ids of half precision: a mistake may show there and not in float32/float64 (rounding).
+HALF_CASES = ("float16", "bfloat16")
 
 
 @dataclass
@@ -36,6 +40,24 @@ class Graded:
 
     def output(self, check: str) -> str:
         return next(t["output"] for t in self.raw["tests"] if t["tags"][2] == check)
+
+    def cases(self, check: str) -> dict[str, str]:
+        """The outcome of each case of ``check`` that ran (results.json's ``extra_data.cases``)."""
+        test = next(t for t in self.raw["tests"] if t["tags"][2] == check)
+        return {case: outcome for case, outcome in test["extra_data"]["cases"].items() if outcome != "skipped"}
+
+    def uneven(self) -> dict[str, dict[str, str]]:
+        """Checks whose full-precision cases did not all end alike: check -> {case: outcome}.
+
+        A mistake that does not depend on the dtype must cost the same share of a check in
+        every case (the contract's scenarios are explicit examples of every case).
+        """
+        uneven = {}
+        for check in self.checks:
+            cases = {c: o for c, o in self.cases(check).items() if not c.endswith(HALF_CASES)}
+            if len(set(cases.values())) > 1:
+                uneven[check] = cases
+        return uneven
 
 
 def grade(
@@ -158,6 +180,11 @@ def check_points(exercise_id: str) -> dict[str, float]:
     return points
 
 
+def dtype_dependent(source: Path) -> set[str]:
+    """The checks a file declares its mistake really depends on the dtype for (``DTYPE_DEPENDENT``; none by default)."""
+    return set(constants(source, "DTYPE_DEPENDENT").get("DTYPE_DEPENDENT", ()))
+
+
 def expected_score(source: Path) -> float:
     """What a mutant or hostile file must score: its ``EXPECTED_SCORE``, or all points minus its expected failures."""
     declared = constants(source, "EXPECTED_SCORE").get("EXPECTED_SCORE")
@@ -190,21 +217,28 @@ def _main(spec_path: str) -> None:
 
 
 def _verify(exercise: str, isolate: bool) -> int:
-    """Grade every mutant and variant of one exercise and print each whose outcome is not the expected one."""
+    """Grade every mutant, variant and real-code file of one exercise and print each whose outcome is not the expected one.
+
+    Expected: exactly its ``EXPECTED_FAILURES`` (none for a variant), each lost alike in
+    every full-precision case unless the file declares it ``DTYPE_DEPENDENT``.
+    """
     import tempfile
 
     from grader import registry
 
     exercise_id = registry.find(exercise).id
-    sources = [s for s in files(MUTANTS) + files(VARIANTS) if s.parent.name == exercise_id]
+    sources = [s for s in files(MUTANTS) + files(VARIANTS) + files(REAL) if s.parent.name == exercise_id]
     with tempfile.TemporaryDirectory() as tmp:
         graded = grade_files(Path(tmp), sources, isolate=isolate)
     wrong = 0
     for source, result in graded.items():
-        expected = expected_failures(source) if source.is_relative_to(MUTANTS) else set()
-        if result.failed != expected:
+        expected = set() if source.is_relative_to(VARIANTS) else expected_failures(source)
+        uneven = {c: cases for c, cases in result.uneven().items() if c not in dtype_dependent(source)}
+        if result.failed != expected or uneven:
             wrong += 1
             print(f"MISMATCH {source.relative_to(ROOT)}: failed {sorted(result.failed)}, expected {sorted(expected)}")
+            for check, cases in sorted(uneven.items()):
+                print(f"  {check} ended differently by case: {cases}")
             for check in sorted(result.failed ^ expected):
                 if check in result.failed:
                     print("  " + result.output(check).replace("\n", "\n  ")[:3000])

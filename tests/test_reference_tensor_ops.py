@@ -24,16 +24,18 @@ def loop_last_token_masked(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 
 @settings(max_examples=60)
-@given(data=st.data(), dtype=st.sampled_from([torch.float32, torch.float64, torch.bfloat16]))
-def test_last_token_matches_loop(data, dtype):
-    hidden, lengths = data.draw(S.hidden_and_lengths("cpu", dtype))
+@given(case=S.lengths_cases(), dtype=st.sampled_from([torch.float32, torch.float64, torch.bfloat16]))
+@S.explicit("case", S.LENGTHS_SCENARIOS, dtype=torch.float64)
+def test_last_token_matches_loop(case, dtype):
+    hidden, lengths = case.build("cpu", dtype)
     torch.testing.assert_close(last_token(hidden, lengths), loop_last_token(hidden, lengths), rtol=0, atol=0)
 
 
 @settings(max_examples=60)
-@given(data=st.data())
-def test_last_token_masked_matches_loop(data):
-    hidden, mask = data.draw(S.hidden_and_mask("cpu", torch.float64))
+@given(case=S.mask_cases())
+@S.explicit("case", S.MASK_SCENARIOS)
+def test_last_token_masked_matches_loop(case):
+    hidden, mask = case.build("cpu", torch.float64)
     torch.testing.assert_close(last_token_masked(hidden, mask), loop_last_token_masked(hidden, mask), rtol=0, atol=0)
 
 

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader import strategies as S
-from grader.compare import assert_matches, assert_op_count_constant, assert_raises, assert_true
+from grader.compare import assert_credited_with_values, assert_matches, assert_op_count_constant, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.drivers import op_counts, vjp
 from grader.feedback import fail
 from grader.oracle import reference
-from grader.spec import check
+from grader.spec import check, titles
 
 ref = reference("tensor_ops")
 
@@ -33,9 +33,10 @@ ref = reference("tensor_ops")
     hint_en="Row b takes position lengths[b] - 1: index with torch.arange(B) and lengths - 1, or use gather.",
 )
 @on_devices()
-@given(data=st.data())
-def test_last_token_values(student, device, dtype, data):
-    hidden, lengths = data.draw(S.hidden_and_lengths(device, dtype))
+@given(case=S.lengths_cases())
+@S.explicit("case", S.LENGTHS_SCENARIOS)
+def test_last_token_values(student, device, dtype, case):
+    hidden, lengths = case.build(device, dtype)
     actual = student.last_token(hidden, lengths)
     expected = ref.last_token(hidden, lengths)
     assert_matches(actual, expected, what="last_token(hidden, lengths)", example=dict(hidden=hidden, lengths=lengths), exact=True)
@@ -49,9 +50,10 @@ def test_last_token_values(student, device, dtype, data):
     hint_en="Keep the result connected to hidden: no .detach(), .item() or rebuilding it with torch.tensor(...).",
 )
 @on_devices(half_on_cuda=False)
-@given(data=st.data())
-def test_last_token_gradient(student, device, dtype, data):
-    hidden, lengths = data.draw(S.hidden_and_lengths(device, dtype))
+@given(case=S.lengths_cases())
+@S.explicit("case", S.LENGTHS_SCENARIOS)
+def test_last_token_gradient(student, device, dtype, case):
+    hidden, lengths = case.build(device, dtype)
     upstream = torch.randn(hidden.shape[::2], dtype=dtype, device=device)
     assert_gradient_routed(
         student.run(vjp, "last_token", (hidden, lengths), wrt=(0,), upstream=upstream),
@@ -71,6 +73,9 @@ BAD_LENGTHS = {
 }
 
 
+BAD_LAST_TOKEN_INPUTS = sorted(BAD_LENGTHS) + ["hidden of shape (B, T)"]
+
+
 @check(
     2,
     ja="last_token は不正な入力で ValueError を送出する",
@@ -79,7 +84,8 @@ BAD_LENGTHS = {
     hint_en="Before computing, check hidden.dim() == 3, lengths.shape == (B,) and 1 <= lengths <= T; raise ValueError otherwise.",
 )
 @on_each_device()
-@given(case=st.sampled_from(sorted(BAD_LENGTHS) + ["hidden of shape (B, T)"]), B=S.sizes(1, 4), T=S.sizes(1, 5))
+@given(case=st.sampled_from(BAD_LAST_TOKEN_INPUTS), B=S.sizes(1, 4), T=S.sizes(1, 5))
+@S.explicit("case", BAD_LAST_TOKEN_INPUTS, B=2, T=3)
 def test_last_token_rejects_bad_input(student, device, case, B, T):
     if case == "hidden of shape (B, T)":
         hidden, lengths = torch.randn(B, T, device=device), torch.ones(B, dtype=torch.long, device=device)
@@ -119,9 +125,10 @@ def test_last_token_vectorized(student, device):
     hint_en="mask.sum(1) - 1 is right only for right padding: find the largest position whose mask is nonzero (e.g. arange, where, amax).",
 )
 @on_devices()
-@given(data=st.data())
-def test_last_token_masked_values(student, device, dtype, data):
-    hidden, mask = data.draw(S.hidden_and_mask(device, dtype))
+@given(case=S.mask_cases())
+@S.explicit("case", S.MASK_SCENARIOS)
+def test_last_token_masked_values(student, device, dtype, case):
+    hidden, mask = case.build(device, dtype)
     actual = student.last_token_masked(hidden, mask)
     expected = ref.last_token_masked(hidden, mask)
     assert_matches(actual, expected, what="last_token_masked(hidden, mask)", example=dict(hidden=hidden, mask=mask), exact=True)
@@ -135,9 +142,10 @@ def test_last_token_masked_values(student, device, dtype, data):
     hint_en="Keep the result connected to hidden (no .detach() or torch.tensor(...)) and do not mix in other positions.",
 )
 @on_devices(half_on_cuda=False)
-@given(data=st.data())
-def test_last_token_masked_gradient(student, device, dtype, data):
-    hidden, mask = data.draw(S.hidden_and_mask(device, dtype))
+@given(case=S.mask_cases())
+@S.explicit("case", S.MASK_SCENARIOS)
+def test_last_token_masked_gradient(student, device, dtype, case):
+    hidden, mask = case.build(device, dtype)
     upstream = torch.randn(hidden.shape[::2], dtype=dtype, device=device)
     assert_gradient_routed(
         student.run(vjp, "last_token_masked", (hidden, mask), wrt=(0,), upstream=upstream),
@@ -148,6 +156,9 @@ def test_last_token_masked_gradient(student, device, dtype, data):
     )
 
 
+BAD_MASKS = ["an all-padding row", "an all-padding float row", "mask of shape (B, T + 1)", "mask of shape (B,)"]
+
+
 @check(
     2,
     ja="last_token_masked は本物のトークンがない行や形の合わないマスクで ValueError を送出する",
@@ -156,12 +167,8 @@ def test_last_token_masked_gradient(student, device, dtype, data):
     hint_en="Check that (mask != 0).any(dim=1) is all True and that mask.shape == (B, T).",
 )
 @on_each_device()
-@given(
-    case=st.sampled_from(["an all-padding row", "an all-padding float row", "mask of shape (B, T + 1)", "mask of shape (B,)"]),
-    B=S.sizes(1, 4),
-    T=S.sizes(1, 5),
-    row=st.integers(0, 3),
-)
+@given(case=st.sampled_from(BAD_MASKS), B=S.sizes(1, 4), T=S.sizes(1, 5), row=st.integers(0, 3))
+@S.explicit("case", BAD_MASKS, B=3, T=4, row=1)
 def test_last_token_masked_rejects_bad_input(student, device, case, B, T, row):
     hidden = torch.randn(B, T, 3, device=device)
     mask = torch.ones(B, T, dtype=torch.bool)
@@ -207,7 +214,9 @@ def counted(student, name: str, hidden: torch.Tensor, index: torch.Tensor, *, ex
     with a correct value, compared here.
     """
     [(out, ops)] = student.run(op_counts, name, [(hidden, index)])
-    assert_matches(out, expected, what=f"{name}(...)", example=dict(hidden=hidden, index=index), exact=True)
+    values_check = titles(test_last_token_values if name == "last_token" else test_last_token_masked_values)
+    example = dict(hidden=hidden, index=index)
+    assert_credited_with_values(out, expected, what=f"{name}(...)", values_check=values_check, example=example, exact=True)
     return ops
 
 

@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from torch import nn
 
 from grader import strategies as S
-from grader.compare import assert_matches, assert_true
+from grader.compare import assert_credited_with_values, assert_matches, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.drivers import vjp
 from grader.feedback import CheckFailure, fail
-from grader.gradients import remote_function
+from grader.gradients import NOT_REENTRANT, NOT_REENTRANT_HINT, not_reentrant, remote_function
 from grader.oracle import oracle, reference
 from grader.probes import aten_ops, saved_tensors
 from grader.runner import driver
-from grader.spec import check
+from grader.spec import check, titles
 
 ref = reference("swish")
 
@@ -47,19 +47,14 @@ SILU_OPS = ("aten.silu", "aten.silu_")
     "Do not change the dtype (no .float() or .double()).",
 )
 @on_devices()
-@given(
-    shape=S.swish_shapes(),
-    seed=S.SEEDS,
-    beta=st.none() | S.BETAS | S.BETAS.map(lambda b: ("tensor", b)),
-    requires_grad=st.booleans(),
-)
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETA_ARGUMENTS, requires_grad=st.booleans())
+@S.explicit("beta", S.DEFAULT_BETAS, shape=(2, 3), seed=0, requires_grad=True)
 def test_forward_values(student, device, dtype, shape, seed, beta, requires_grad):
     x = S.make(shape, dtype, device, seed, requires_grad=requires_grad)
     beta = _as_beta(beta, x)
-    expected = ref.swish(x.detach().clone(), 1.0 if beta is None else beta)
-    actual = student.swish(x) if beta is None else student.swish(x, beta)
-    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
-    assert_matches(actual, expected, what="swish(x, beta)", example=example)
+    expected = ref.swish(x.detach().clone(), _reference_beta(beta))
+    actual = student.swish(*_swish_args(x, beta))
+    assert_matches(actual, expected, what="swish(x, beta)", example=_example(x, beta))
 
 
 @check(
@@ -71,15 +66,16 @@ def test_forward_values(student, device, dtype, shape, seed, beta, requires_grad
     hint_en="With s = sigmoid(beta*x), d swish/dx = s * (1 + beta*x*(1 - s)); backward returns grad_output times that.",
 )
 @on_devices()
-@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)))
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETA_ARGUMENTS)
+@S.explicit("beta", S.DEFAULT_BETAS, shape=(2, 3), seed=0)
 def test_backward_values(student, device, dtype, shape, seed, beta):
     x = S.make(shape, dtype, device, seed, requires_grad=True)
     beta = _as_beta(beta, x)
     upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
-    example = dict(x=x, beta=beta, grad_output=upstream)
-    result = _connected(student.run(vjp, "swish", (x, beta), wrt=(0,), upstream=upstream), example=example)
+    example = dict(_example(x, beta), grad_output=upstream)
+    result = _connected(student.run(vjp, "swish", _swish_args(x, beta), wrt=(0,), upstream=upstream), example=example)
     (grad,) = result["grads"]
-    expected = _reference_grads(x, beta, upstream)[0]
+    expected = _reference_grads(x, _reference_beta(beta), upstream)[0]
     assert_matches(grad, expected, what="d swish(x, beta) / dx", example=example)
 
 
@@ -95,6 +91,7 @@ def test_backward_values(student, device, dtype, shape, seed, beta):
 )
 @on_devices(half_on_cuda=False)  # a sum over every element: half precision would test the rounding, not the formula
 @given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS, x_requires_grad=st.booleans())
+@S.explicit("beta", [S.DEFAULT_BETA], shape=(2, 3), seed=0, x_requires_grad=True)
 def test_beta_gradient(student, device, dtype, shape, seed, beta, x_requires_grad):
     x = S.make(shape, dtype, device, seed, requires_grad=x_requires_grad)
     beta_t = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True)
@@ -124,10 +121,10 @@ def test_beta_gradient(student, device, dtype, shape, seed, beta, x_requires_gra
 )
 @on_each_device()
 @given(shape=S.shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), seed=S.SEEDS, beta=st.none() | S.BETAS)
+@S.explicit("beta", [None, S.DEFAULT_BETA], shape=(2, 3), seed=0)
 def test_gradcheck(student, device, shape, seed, beta):
     x = S.make(shape, torch.float64, device, seed, requires_grad=True)
-    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
-    _run_gradcheck(torch.autograd.gradcheck, remote_function(student, swish_at, beta), x, "gradcheck", example)
+    _run_gradcheck(torch.autograd.gradcheck, remote_function(student, swish_at, beta), x, "gradcheck", _example(x, beta))
 
 
 @check(
@@ -143,10 +140,11 @@ def test_gradcheck(student, device, shape, seed, beta):
 )
 @on_each_device()
 @given(shape=S.shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), seed=S.SEEDS, beta=st.none() | S.BETAS)
+@S.explicit("beta", [None, S.DEFAULT_BETA], shape=(2, 3), seed=0)
 def test_gradgradcheck(student, device, shape, seed, beta):
     x = S.make(shape, torch.float64, device, seed, requires_grad=True)
-    example = dict(x=x, beta="(省略 / default)" if beta is None else beta)
-    _run_gradcheck(torch.autograd.gradgradcheck, remote_function(student, swish_at, beta), x, "gradgradcheck", example)
+    as_function = remote_function(student, swish_at, beta)
+    _run_gradcheck(torch.autograd.gradgradcheck, as_function, x, "gradgradcheck", _example(x, beta))
 
 
 # -- structure: which node, what is saved, what is touched -------------------------------
@@ -163,12 +161,13 @@ def test_gradgradcheck(student, device, shape, seed, beta):
     "and a multiplication, not F.silu or torch.nn.SiLU.",
 )
 @on_each_device()
-@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)))
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETA_ARGUMENTS)
+@S.explicit("beta", S.DEFAULT_BETAS, shape=(2, 3), seed=0)
 def test_uses_custom_function(student, device, shape, seed, beta):
     x = S.make(shape, torch.float32, device, seed, requires_grad=True)
     beta = _as_beta(beta, x)
     module_beta = float(beta) if isinstance(beta, torch.Tensor) else beta
-    example = dict(x=x, beta=beta)
+    example = _example(x, beta)
     seen = student.run(custom_function_facts, x, beta, module_beta)
     _assert_custom_node(seen["node"], "swish(x, beta)", example)
     used = seen["silu_ops"]
@@ -179,9 +178,11 @@ def test_uses_custom_function(student, device, shape, seed, beta):
         example=example,
     )
     # the node and the operators were seen where your code runs: they count with correct values only
-    assert_matches(seen["out"], ref.swish(x.detach(), beta), what="swish(x, beta)", example=example)
+    expected = ref.swish(x.detach(), _reference_beta(beta))
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
     _assert_custom_node(seen["module_node"], "Swish(beta)(x)", example)
-    assert_matches(seen["module_out"], ref.swish(x.detach(), module_beta), what="Swish(beta)(x)", example=example)
+    expected = ref.swish(x.detach(), _reference_beta(module_beta))
+    assert_credited_with_values(seen["module_out"], expected, what="Swish(beta)(x)", values_check=MODULE_VALUES, example=example)
 
 
 @check(
@@ -195,11 +196,14 @@ def test_uses_custom_function(student, device, shape, seed, beta):
     "sigmoid(beta*x) in backward instead of saving it or the output. A tensor kept on a ctx attribute counts too.",
 )
 @on_each_device()
-@given(rows=S.sizes(2, 5), cols=S.sizes(1, 4), seed=S.SEEDS, beta=S.BETAS, tensor_beta=st.booleans())
+@given(rows=S.sizes(2, 5), cols=S.sizes(1, 4), seed=S.SEEDS, beta=st.none() | S.BETAS, tensor_beta=st.booleans())
+@S.explicit("beta", [None, S.DEFAULT_BETA], rows=2, cols=3, seed=0, tensor_beta=False)
+@S.explicit("beta", [S.DEFAULT_BETA], rows=2, cols=3, seed=0, tensor_beta=True)
 def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
     x = S.make((rows, cols), torch.float32, device, seed, requires_grad=True)
+    tensor_beta = tensor_beta and beta is not None
     beta = torch.tensor(beta, device=device, requires_grad=True) if tensor_beta else beta
-    example = dict(x=x, beta=beta)
+    example = _example(x, beta)
     seen = student.run(kept_for_backward, x, beta)
     # beta (a float or a 0-dim tensor) may be saved as a 1-element tensor; anything larger must be x itself
     extra = [t for t in seen["kept"] if t["numel"] > 1 and not t["is_x"]]
@@ -214,8 +218,8 @@ def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
             + ", ".join(f"shape={t['shape']} {str(t['dtype']).removeprefix('torch.')}" for t in extra),
         )
     # what was saved was seen where your code runs: it counts with correct values only
-    expected = ref.swish(x.detach(), beta.detach() if tensor_beta else beta)
-    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
+    expected = ref.swish(x.detach(), beta.detach() if tensor_beta else _reference_beta(beta))
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
 
 
 @check(
@@ -227,12 +231,8 @@ def test_saves_only_input(student, device, rows, cols, seed, beta, tensor_beta):
     hint_en="Do not change the inputs with in-place operations such as x.mul_() or x *= ...: build new tensors.",
 )
 @on_each_device()
-@given(
-    shape=S.swish_shapes(),
-    seed=S.SEEDS,
-    beta=S.BETAS | S.BETAS.map(lambda b: ("tensor", b)),
-    requires_grad=st.booleans(),
-)
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.BETA_ARGUMENTS, requires_grad=st.booleans())
+@S.explicit("beta", S.DEFAULT_BETAS, shape=(2, 3), seed=0, requires_grad=True)
 def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
     x = S.make(shape, torch.float32, device, seed, requires_grad=requires_grad)
     beta = _as_beta(beta, x)
@@ -240,7 +240,7 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
         beta.requires_grad_(requires_grad)
     inputs = {"x": x} if not isinstance(beta, torch.Tensor) else {"x": x, "beta": beta}
     before = {name: t.detach().clone() for name, t in inputs.items()}
-    example = dict(x=before["x"], beta=before.get("beta", beta))
+    example = _example(before["x"], before.get("beta", beta))
     seen = student.run(inputs_after_swish, x, beta)
     for name, values in before.items():
         after = seen["inputs"][name]
@@ -260,8 +260,8 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
             actual=after["values"] if changed else None,
         )
     # the version counters were read where your code runs: they count with correct values only
-    expected = ref.swish(before["x"], before.get("beta", beta))
-    assert_matches(seen["out"], expected, what="swish(x, beta)", example=example)
+    expected = ref.swish(before["x"], before.get("beta", _reference_beta(beta)))
+    assert_credited_with_values(seen["out"], expected, what="swish(x, beta)", values_check=VALUES, example=example)
 
 
 # -- robustness: large values, odd layouts ---------------------------------------------------
@@ -280,9 +280,10 @@ def test_input_unchanged(student, device, shape, seed, beta, requires_grad):
     "|x| > 256 too: form beta's gradient as x * (x * s * (1 - s)), so the 0 comes first.",
 )
 @on_devices()
-@given(data=st.data(), beta=S.SATURATING_BETAS, tensor_beta=st.booleans())
-def test_large_inputs(student, device, dtype, data, beta, tensor_beta):
-    x = data.draw(S.large_inputs(dtype, device), label="x").requires_grad_(True)
+@given(values=S.large_values(), beta=S.SATURATING_BETAS, tensor_beta=st.booleans())
+@S.explicit("tensor_beta", [False, True], values=S.ALL_LARGE_VALUES, beta=S.DEFAULT_BETA)
+def test_large_inputs(student, device, dtype, values, beta, tensor_beta):
+    x = torch.tensor(values, dtype=dtype, device=device, requires_grad=True)
     beta = torch.tensor(beta, dtype=dtype, device=device, requires_grad=True) if tensor_beta else beta
     example = dict(x=x, beta=beta)
     upstream = torch.ones_like(x)
@@ -323,10 +324,11 @@ def test_large_inputs(student, device, dtype, data, beta, tensor_beta):
     "they are, so compute without reshaping (or use .reshape). Avoid reductions like x.max() that fail on empty tensors.",
 )
 @on_devices()
-@given(data=st.data(), beta=S.BETAS)
-def test_empty_and_noncontiguous(student, device, dtype, data, beta):
-    layout, base = data.draw(S.odd_layout_inputs(dtype, device), label="layout")
-    x = base.detach().requires_grad_(True)  # a leaf with the same (odd) strides
+@given(odd=S.odd_layouts(), beta=S.BETAS)
+@S.explicit("odd", S.EVERY_ODD_LAYOUT, beta=S.DEFAULT_BETA)
+def test_empty_and_noncontiguous(student, device, dtype, odd, beta):
+    layout = odd.layout
+    x = odd.build(dtype, device).detach().requires_grad_(True)  # a leaf with the same (odd) strides
     upstream = S.make(tuple(x.shape), dtype, device, 7, low=-1.0, high=1.0)
     example = dict(layout=layout, x=x, beta=beta, grad_output=upstream)
     seen = student.run(swish_both_layouts, x, beta, upstream)
@@ -349,12 +351,15 @@ def test_empty_and_noncontiguous(student, device, dtype, data, beta):
     hint_en="Swish.forward returns swish(x, self.beta); do not drop beta when learnable=False.",
 )
 @on_devices()
-@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.MODULE_BETAS, learnable=st.booleans())
+@given(shape=S.swish_shapes(), seed=S.SEEDS, beta=st.none() | S.MODULE_BETAS, learnable=st.booleans())
+@S.explicit("beta", [None, S.DEFAULT_BETA], shape=(2, 3), seed=0, learnable=False)
+@S.explicit("beta", [None, S.DEFAULT_BETA], shape=(2, 3), seed=0, learnable=True)
 def test_module_values(student, device, dtype, shape, seed, beta, learnable):
     x = S.make(shape, dtype, device, seed)
-    expected = ref.swish(x, beta)
+    expected = ref.swish(x, _reference_beta(beta))
     actual = student.run(module_output, beta, learnable, x)
-    assert_matches(actual, expected, what=f"Swish({beta}, learnable={learnable})(x)", example=dict(x=x))
+    what = f"Swish(learnable={learnable})(x)" if beta is None else f"Swish({beta}, learnable={learnable})(x)"
+    assert_matches(actual, expected, what=what, example=dict(x=x))
 
 
 @check(
@@ -367,6 +372,7 @@ def test_module_values(student, device, dtype, shape, seed, beta, learnable):
     "(or register_buffer) so that it does not appear in model.parameters().",
 )
 @given(beta=S.MODULE_BETAS)
+@S.explicit("beta", [S.DEFAULT_BETA])
 def test_module_parameters(student, beta):
     seen = student.run(module_parameters, beta)
     params = seen["fixed"]
@@ -412,6 +418,7 @@ def test_module_parameters(student, beta):
 )
 @on_devices(half_on_cuda=False)  # a sum over every element: see test_beta_gradient
 @given(shape=S.swish_shapes(), seed=S.SEEDS, beta=S.MODULE_BETAS)
+@S.explicit("beta", [S.DEFAULT_BETA], shape=(2, 3), seed=0)
 def test_module_beta_gradient(student, device, dtype, shape, seed, beta):
     x = S.make(shape, dtype, device, seed)
     upstream = S.make(shape, dtype, device, seed + 1, low=-1.0, high=1.0)
@@ -450,23 +457,24 @@ def swish_at(student: Any, beta: float | None, x: torch.Tensor) -> torch.Tensor:
     an in-place change to ``x`` could never reach them, so here it must not either
     (test_input_unchanged is the check for in-place changes).
     """
-    x = x.clone()
-    return student.swish(x) if beta is None else student.swish(x, beta)
+    return student.swish(*_swish_args(x.clone(), beta))
 
 
 @driver
-def custom_function_facts(student: Any, x: torch.Tensor, beta: Any, module_beta: float) -> dict[str, Any]:
-    """``swish(x, beta)`` and ``Swish(module_beta)(x)``: their values, their graph nodes, and the SiLU operators dispatched."""
-    out, ops = aten_ops(lambda: student.swish(x, beta))
+def custom_function_facts(student: Any, x: torch.Tensor, beta: Any, module_beta: float | None) -> dict[str, Any]:
+    """``swish(x, beta)`` and ``Swish(module_beta)(x)`` (None: the default): their values, graph nodes, and SiLU operators."""
+    out, ops = aten_ops(lambda: student.swish(*_swish_args(x, beta)))
     facts = {"out": _detached(out), "node": _node(student, out), "silu_ops": sorted({op for op in ops if op in SILU_OPS})}
-    module_out = student.Swish(module_beta).to(x.device)(x)
+    module = student.Swish() if module_beta is None else student.Swish(module_beta)
+    module_out, module_ops = aten_ops(lambda: module.to(x.device)(x))
+    facts["silu_ops"] = sorted(set(facts["silu_ops"]) | {op for op in module_ops if op in SILU_OPS})
     return {**facts, "module_out": _detached(module_out), "module_node": _node(student, module_out)}
 
 
 @driver
 def kept_for_backward(student: Any, x: torch.Tensor, beta: Any) -> dict[str, Any]:
     """``swish(x, beta)`` and every tensor kept for backward (saved, or left on ``ctx``): shape, dtype, size, is it x."""
-    out, saved = saved_tensors(lambda: student.swish(x, beta))
+    out, saved = saved_tensors(lambda: student.swish(*_swish_args(x, beta)))
     ctx = getattr(out, "grad_fn", None)  # for a custom Function, the ctx of forward is the graph node
     kept_on_ctx = [v for v in getattr(ctx, "__dict__", {}).values() if isinstance(v, torch.Tensor)]
     kept = [
@@ -487,7 +495,7 @@ def inputs_after_swish(student: Any, x: torch.Tensor, beta: Any) -> dict[str, An
     """``swish(x, beta)``, then backward (ones) to the inputs that require grad; each input's values and version counter (before, after)."""
     inputs = {"x": x} if not isinstance(beta, torch.Tensor) else {"x": x, "beta": beta}
     versions = {name: t._version for name, t in inputs.items()}
-    out = student.swish(x, beta)
+    out = student.swish(*_swish_args(x, beta))
     wrt = [t for t in inputs.values() if t.requires_grad]
     if wrt and isinstance(out, torch.Tensor) and out.requires_grad:
         torch.autograd.grad(out, wrt, torch.ones_like(out), allow_unused=True)
@@ -506,9 +514,10 @@ def swish_both_layouts(student: Any, x: torch.Tensor, beta: float, upstream: tor
 
 
 @driver
-def module_output(student: Any, beta: float, learnable: bool, x: torch.Tensor) -> Any:
-    """``Swish(beta, learnable=learnable)(x)``, the module moved to x's device and dtype."""
-    module = student.Swish(beta, learnable=learnable).to(device=x.device, dtype=x.dtype)
+def module_output(student: Any, beta: float | None, learnable: bool, x: torch.Tensor) -> Any:
+    """``Swish(beta, learnable=learnable)(x)`` (beta None: left out), the module moved to x's device and dtype."""
+    module = student.Swish(learnable=learnable) if beta is None else student.Swish(beta, learnable=learnable)
+    module = module.to(device=x.device, dtype=x.dtype)
     return _detached(module(x))
 
 
@@ -589,12 +598,30 @@ def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+#: The checks of the values that a structural property comes with (see assert_credited_with_values).
+VALUES, MODULE_VALUES = titles(test_forward_values), titles(test_module_values)
+
 
 def _as_beta(beta: Any, x: torch.Tensor) -> Any:
     """A drawn beta: None (use the default), a float, or ("tensor", b) for a 0-dim tensor like x."""
     if isinstance(beta, tuple):
         return torch.tensor(beta[1], dtype=x.dtype, device=x.device)
     return beta
+
+
+def _swish_args(x: torch.Tensor, beta: Any) -> tuple[Any, ...]:
+    """The arguments of ``swish``: ``(x,)`` when beta is None (the default), else ``(x, beta)``."""
+    return (x,) if beta is None else (x, beta)
+
+
+def _reference_beta(beta: Any) -> Any:
+    """The beta the reference computes with: the contract's default when beta was left out."""
+    return S.DEFAULT_BETA if beta is None else beta
+
+
+def _example(x: torch.Tensor, beta: Any) -> dict[str, Any]:
+    """A failure's example: x and beta, a left-out beta shown as the default."""
+    return dict(x=x, beta=f"(省略 / default: {S.DEFAULT_BETA})" if beta is None else beta)
 
 
 @oracle
@@ -635,10 +662,14 @@ def _run_gradcheck(checker: Any, fn: Any, x: torch.Tensor, name: str, example: d
         raise
     except Exception as err:  # noqa: BLE001 - GradcheckError, or autograd refusing to differentiate twice
         message = str(err).strip()
+        problem = f"torch.autograd.{name} に失敗しました / torch.autograd.{name} failed"
+        if not_reentrant(err):
+            problem = f"torch.autograd.{name}: {NOT_REENTRANT[0]} / {NOT_REENTRANT[1]}"
         raise fail(
-            f"torch.autograd.{name} に失敗しました / torch.autograd.{name} failed",
+            problem,
             example=example,
             detail=message if len(message) < 1500 else message[:1500] + " ...",
+            hint=NOT_REENTRANT_HINT if not_reentrant(err) else None,
         ) from None
 
 

@@ -35,7 +35,7 @@ from grader import strategies as S
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
 from grader.feedback import CheckFailure, fail
-from grader.gradients import gradcheck_jointly, remote_function
+from grader.gradients import NOT_REENTRANT, NOT_REENTRANT_HINT, gradcheck_jointly, not_reentrant, remote_function
 from grader.oracle import oracle, reference
 from grader.runner import driver
 from grader.spec import check
@@ -96,6 +96,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "activation, fc2, dropout), norm, output_proj. Make exactly depth blocks, and do not forget the final norm.",
 )
 @given(config=S.mlp_configs(max_depth=4))
+@S.explicit("config", [S.NO_BLOCKS, S.DEFAULT_DROPOUT_CONFIG])
 def test_structure_loads_reference_state_dict(student, config):
     example = config.kwargs()
     theirs = reference_structure(config.kwargs())
@@ -140,6 +141,8 @@ def test_structure_loads_reference_state_dict(student, config):
 )
 @on_devices(half_on_cuda=False)  # no half: see the module docstring
 @given(config=S.mlp_configs(), lead=S.LEADING_SHAPES, seed=S.SEEDS, noncontiguous=st.booleans())
+@S.explicit("config", [S.ONE_FEATURE, S.NO_BLOCKS], lead=(2,), seed=0, noncontiguous=True)
+@S.explicit("lead", S.EVERY_LEADING_SHAPE, config=S.DEFAULT_DROPOUT_CONFIG, seed=0, noncontiguous=False)
 def test_eval_matches_reference(student, device, dtype, config, lead, seed, noncontiguous):
     x = S.make((*lead, config.in_features), dtype, device, seed, noncontiguous=noncontiguous)
     example = dict(**config.kwargs(), x=x, mode="eval")
@@ -149,15 +152,30 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
     mine = student.run(eval_outputs, config.kwargs(), device, dtype, state, x, example, probe=probe)
     first, second = mine["probe"]
     assert_true(
-        first.shape != second.shape or torch.equal(first, second),
-        "評価モードなのに、同じ入力への出力が呼ぶたびに変わります (ドロップアウトが評価モードでも効いていませんか?) / "
-        "in eval mode the output changes from call to call for the same input (is dropout active in eval mode?)",
+        first.shape != second.shape or bool(torch.isclose(first, second, rtol=0, atol=0, equal_nan=True).all()),
+        "評価モードなのに、同じ入力への出力が呼ぶたびに変わります (評価モードで乱数を使う計算が動いています。"
+        "ドロップアウトは評価モードでは何もしないはずです) / in eval mode the output changes from call to call for the "
+        "same input: something random runs in eval mode (dropout must do nothing there)",
         example=dict(example, x=probe),
         expected=first,
         actual=second,
         detail="期待 = 1 回目の呼び出し、実際 = 2 回目 / expected = the first call, actual = the second call",
     )
+    for out, inputs in ((mine["out"], example), (first, dict(example, x=probe))):
+        assert_finite(out, what="model.eval()(x)", example=inputs)
     assert_matches(mine["out"], expected, what="model.eval()(x)", example=example)
+
+
+def assert_finite(out: torch.Tensor, *, what: str, example: dict[str, Any]) -> None:
+    """``out`` (a tensor of the right shape or not) holds no NaN or inf: the reference's never does."""
+    bad = int((~torch.isfinite(out)).sum()) if out.is_floating_point() else 0
+    assert_true(
+        bad == 0,
+        f"{what} に NaN か inf が {bad} 個あります ({out.numel()} 個中) / {what} has {bad} NaN or inf entries "
+        f"(of {out.numel()})",
+        example=example,
+        actual=out,
+    )
 
 
 @check(
@@ -171,7 +189,8 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
     "Using nn.Dropout(dropout) there draws random numbers in the same order as the reference.",
 )
 @on_devices(half_on_cuda=False)  # no half: see the module docstring
-@given(config=S.mlp_configs(min_depth=1, dropouts=(0.1, 0.5, 0.9)), lead=S.LEADING_SHAPES, seed=S.SEEDS)
+@given(config=S.mlp_configs(min_depth=1, dropouts=(0.1, 0.5, 0.9, None)), lead=S.LEADING_SHAPES, seed=S.SEEDS)
+@S.explicit("config", [S.DEFAULT_DROPOUT_CONFIG], lead=(4,), seed=0)
 def test_train_matches_reference(student, device, dtype, config, lead, seed):
     x = S.make((*lead, config.in_features), dtype, device, seed)
     example = dict(**config.kwargs(), x=x, mode="train", manual_seed=seed)
@@ -263,6 +282,8 @@ def test_gradients_reach_every_parameter(student, device, config, seed):
         "requires_grad=False のパラメータがあります / some parameters do not require grad: " + ", ".join(facts["frozen"]),
         example=example,
     )
+    if facts["out"] is not None:  # finite differences of NaN or inf say nothing about the graph
+        assert_finite(facts["out"], what="model(x)", example=example)
     assert_true(
         facts["connected"],
         "出力がパラメータにつながっていません / the output is not connected to the parameters (requires_grad=False)",
@@ -280,6 +301,8 @@ def test_gradients_reach_every_parameter(student, device, config, seed):
     try:
         gradcheck_jointly(as_function, inputs, check_undefined_grad=False)
     except GradcheckError as err:
+        if not_reentrant(err):
+            raise fail(f"{NOT_REENTRANT[0]} / {NOT_REENTRANT[1]}", example=example, hint=NOT_REENTRANT_HINT) from None
         found = re.search(r"with respect to input (\d+)", str(err))
         wrt = ("x", *names)[int(found.group(1))] if found else "?"
         raise fail(
@@ -475,11 +498,13 @@ def parameter_gradients(
         "frozen": [name for name, p in named if not p.requires_grad],
         "connected": False,
         "unreached": [],
+        "out": None,
     }
     if facts["frozen"]:
         return facts
     out = call(student, model, x.detach().requires_grad_(True), example)
-    facts["connected"] = isinstance(out, torch.Tensor) and out.requires_grad
+    facts["out"] = output(out, example)
+    facts["connected"] = out.requires_grad
     if facts["connected"]:
         upstream = S.make(tuple(out.shape), torch.float64, device, seed + 1)
         grads = torch.autograd.grad(out, [p for _, p in named], upstream, allow_unused=True)

@@ -50,6 +50,7 @@ HANG_GUARD_S = 10.0
     "base_lr * f at step 0, reaching base_lr exactly at step = warmup_steps. Did you use step + 1?",
 )
 @given(config=S.sgdr_configs(min_warmup=1), base_lr=S.BASE_LRS)
+@S.explicit("config", [c for c in S.SGDR_SCENARIOS if c.warmup_steps], base_lr=0.1)
 def test_warmup_values(student, config, base_lr):
     assert_lrs(student, range(config.warmup_steps), base_lr, config)
 
@@ -65,10 +66,10 @@ def test_warmup_values(student, config, base_lr):
     "and the position in it; the rate is eta_min + (base_lr * cycle_decay**i - eta_min) * (1 + cos(pi * pos / T_i)) / 2 "
     "(i counts from 0).",
 )
-@given(data=st.data(), config=S.sgdr_configs(), base_lr=S.BASE_LRS)
-def test_inside_cycle_values(student, data, config, base_lr):
-    steps = data.draw(st.lists(S.inside_cycle_steps(config), min_size=1, max_size=6), label="steps")
-    assert_lrs(student, steps, base_lr, config)
+@given(positions=S.inside_positions(), config=S.sgdr_configs(), base_lr=S.BASE_LRS)
+@S.explicit("config", S.SGDR_SCENARIOS, positions=S.INSIDE_POSITIONS, base_lr=0.1)
+def test_inside_cycle_values(student, positions, config, base_lr):
+    assert_lrs(student, S.inside_steps(config, positions), base_lr, config)
 
 
 @check(
@@ -87,6 +88,7 @@ def test_inside_cycle_values(student, data, config, base_lr):
     config=S.SGDRConfig(warmup_steps=0, T_0=1, T_mult=3, eta_min=0.0, warmup_start_factor=0.0, cycle_decay=1.0),
     base_lr=1.0,
 )
+@S.explicit("config", S.SGDR_SCENARIOS, base_lr=0.1)
 def test_restart_values(student, config, base_lr):
     assert_lrs(student, S.restart_steps(config), base_lr, config)
 
@@ -170,6 +172,7 @@ def test_sgdr_lr_rejects_invalid_arguments(student):
     "Starting from param_groups[i]['lr'] (the current lr) compounds the factors step after step.",
 )
 @given(config=S.sgdr_configs(), lrs=S.group_lrs(), n_steps=st.integers(1, 60))
+@S.explicit("config", S.SGDR_SCENARIOS, lrs=[0.1, 1.0], n_steps=30)
 def test_scheduler_follows_sgdr_lr_per_group(student, config, lrs, n_steps):
     seen = student.run(scheduled_lrs, config, lrs, n_steps)
     assert_follows_schedule(student, seen, lrs, config, example=dict(lrs=lrs, **config.kwargs()))
@@ -185,6 +188,7 @@ def test_scheduler_follows_sgdr_lr_per_group(student, config, lrs, n_steps):
     "saves; a counter in a closure, or an attribute left out of state_dict(), restarts from zero on resume.",
 )
 @given(config=S.sgdr_configs(), lrs=S.group_lrs(3), before=st.integers(1, 40), after=st.integers(1, 30))
+@S.explicit("config", S.SGDR_SCENARIOS, lrs=[0.1, 1.0], before=7, after=12)
 def test_scheduler_state_dict_resumes(student, config, lrs, before, after):
     example = dict(lrs=lrs, steps_before_saving=before, **config.kwargs())
     runs = student.run(resumed_lrs, config, lrs, before, after)
@@ -219,6 +223,7 @@ OPTIMIZERS = {
     "Do not read keys such as 'momentum' that only some optimizers have.",
 )
 @given(config=S.sgdr_configs(max_warmup=5), base_lr=S.BASE_LRS, n_steps=st.integers(1, 25), seed=S.SEEDS)
+@S.explicit("config", S.SGDR_SCENARIOS, base_lr=0.1, n_steps=20, seed=0)
 def test_scheduler_works_with_any_optimizer(student, config, base_lr, n_steps, seed):
     by_optimizer = student.run(trained_lrs, config, base_lr, n_steps, seed)
     for name in OPTIMIZERS:
@@ -253,6 +258,7 @@ def test_scheduler_rejects_invalid_arguments(student):
     "check how T_i = T_0 * T_mult**i grows, how eta_min enters, and that every step starts from the initial lr.",
 )
 @given(config=S.sgdr_configs(max_warmup=0, cycle_decays=(1.0,)), base_lr=S.BASE_LRS, n_steps=st.integers(1, 100))
+@S.explicit("config", [S.SGDRConfig(0, 5, 1, 0.0, 0.0, 1.0, defaults_left_out=True)], base_lr=0.1, n_steps=40)
 def test_matches_cosine_annealing_warm_restarts(student, config, base_lr, n_steps):
     # Stepped one step at a time, CosineAnnealingWarmRestarts counts with integers and is
     # right at every step (only its step(epoch) form takes a float log). No float-log trap

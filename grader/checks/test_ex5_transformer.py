@@ -23,16 +23,17 @@ from typing import Any
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+import torch.nn.functional as F
 from torch import nn
 
 from grader import strategies as S
-from grader.compare import assert_matches, assert_raises, assert_true
+from grader.compare import assert_credited_with_values, assert_matches, assert_raises, assert_true
 from grader.devices import FULL, HALF, on_devices, on_each_device
 from grader.feedback import fail
 from grader.oracle import oracle, reference
 from grader.probes import aten_ops
 from grader.runner import driver
-from grader.spec import check
+from grader.spec import check, titles
 
 ref = reference("transformer")
 
@@ -132,6 +133,17 @@ def reference_output(recipe: Recipe, dtype: torch.dtype, inputs: tuple[Any, ...]
     return expected_output(reference_of(recipe), dtype, *inputs)
 
 
+@oracle(per_device=True)  # the dropout masks come from the device's own generator
+def reference_train_output(recipe: Recipe, inputs: tuple[Any, ...], seed: int) -> Any:
+    """The reference's module for ``recipe`` in train mode on ``inputs``, its dropout drawn under ``seed`` (an oracle call).
+
+    Computed in the recipe's own dtype (never widened): dropout masks on a GPU depend on the dtype.
+    """
+    module = reference_of(replace(recipe, eval_mode=False))
+    with torch.no_grad(), seeded(seed, recipe.device):
+        return module(*inputs)
+
+
 @oracle
 def reference_parameter_names(recipe: Recipe) -> list[str]:
     """The names of the reference's parameters for ``recipe`` (an oracle call)."""
@@ -226,6 +238,14 @@ def randomize_norms(block: nn.Module, seed: int) -> nn.Module:
 
 #: The modules whose self-attention the structural checks look at (one drawn per example).
 MODULES = ("MultiHeadAttention", "TransformerBlock (post-norm)", "TransformerBlock (pre-norm)")
+
+#: The check of each module's values (looked up when needed: the checks are defined further down).
+VALUE_CHECKS = {
+    "AttentionHead": lambda: test_attention_head_values,
+    "MultiHeadAttention": lambda: test_mha_values,
+    "TransformerBlock (post-norm)": lambda: test_block_post_norm_values,
+    "TransformerBlock (pre-norm)": lambda: test_block_pre_norm_values,
+}
 
 
 def mha_recipe(config: S.AttentionConfig, seed: int, device: str, dtype: torch.dtype) -> Recipe:
@@ -797,10 +817,11 @@ def test_mha_vectorized_heads(student, device):
         for H in heads:
             out, ops[H] = next(counted)
             # the count is taken where the student's code runs: believed only together with the right output
-            assert_matches(
+            assert_credited_with_values(
                 out,
                 expected_output(mhas[H][1], torch.float32, x, x, x, mask),
                 what=f"MultiHeadAttention(64, {H})(x, x, x, mask)",
+                values_check=titles(test_mha_values),
                 example=dict(x=x, mask=mask),
             )
         few, many = ops[2], ops[8]
@@ -905,12 +926,25 @@ def test_positional_encoding_rejects_long_input(student, device, max_len, extra,
 # -- TransformerBlock ------------------------------------------------------------------------------------------
 
 
-def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first) -> None:
+#: The block's dropouts drawn for the value checks; None leaves the arguments out (the defaults).
+BLOCK_DROPOUTS = st.sampled_from([None, 0.0, 0.1, 0.5])
+
+#: The explicit example of the value checks: the defaults (dropout, and norm_first for post-norm, left out).
+DEFAULT_BLOCK = dict(config=S.AttentionConfig(2, 4, 4, 2, 3), seed=0, d_ff=8, x_seed=0)
+
+
+def assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first) -> None:
+    """The block in eval mode on x, with the reference's weights. ``dropout`` None: the defaults are left out
+    (dropout, and norm_first too when it is the default False)."""
     d_model, args = config.d_model, (config.d_model, config.num_heads, d_ff)
-    kwargs = dict(dropout=dropout, norm_first=norm_first)
+    if dropout is None:
+        kwargs = dict(norm_first=True) if norm_first else {}
+    else:
+        kwargs = dict(dropout=dropout, norm_first=norm_first)
     recipe, reference = shared(Recipe("TransformerBlock", args, kwargs, seed, device, dtype))
-    x = data.draw(S.tensors((config.batch, config.query_len, d_model), dtype, device))
-    example = dict(**sizes_of(config), d_ff=d_ff, dropout=dropout, norm_first=norm_first, x=x)
+    x = S.make((config.batch, config.query_len, d_model), dtype, device, x_seed)
+    shown = "(省略 / default)" if dropout is None else dropout
+    example = dict(**sizes_of(config), d_ff=d_ff, dropout=shown, norm_first=norm_first, x=x)
     [actual] = student.run(outputs, recipe, [(x,)])
     expected = expected_output(reference, dtype, x)
     assert_matches(actual, expected, what=f"TransformerBlock(..., norm_first={norm_first}).eval()(x)", example=example)
@@ -927,15 +961,10 @@ def assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropo
     "the LayerNorm comes after the residual sum.",
 )
 @on_devices()
-@given(
-    data=st.data(),
-    config=S.attention_configs(min_d_model=2),
-    seed=S.SEEDS,
-    d_ff=S.sizes(1, 8),
-    dropout=st.sampled_from([0.0, 0.1, 0.5]),
-)
-def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
-    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=False)
+@given(config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=BLOCK_DROPOUTS, x_seed=S.SEEDS)
+@S.explicit("dropout", [None], **DEFAULT_BLOCK)
+def test_block_post_norm_values(student, device, dtype, config, seed, d_ff, dropout, x_seed):
+    assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first=False)
 
 
 @check(
@@ -949,15 +978,10 @@ def test_block_post_norm_values(student, device, dtype, data, config, seed, d_ff
     "normalise before each sublayer and add the sublayer to the unnormalised x.",
 )
 @on_devices()
-@given(
-    data=st.data(),
-    config=S.attention_configs(min_d_model=2),
-    seed=S.SEEDS,
-    d_ff=S.sizes(1, 8),
-    dropout=st.sampled_from([0.0, 0.1, 0.5]),
-)
-def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff, dropout):
-    assert_block_matches(student, device, dtype, data, config, seed, d_ff, dropout, norm_first=True)
+@given(config=S.attention_configs(min_d_model=2), seed=S.SEEDS, d_ff=S.sizes(1, 8), dropout=BLOCK_DROPOUTS, x_seed=S.SEEDS)
+@S.explicit("dropout", [None], **DEFAULT_BLOCK)
+def test_block_pre_norm_values(student, device, dtype, config, seed, d_ff, dropout, x_seed):
+    assert_block_matches(student, device, dtype, config, seed, d_ff, dropout, x_seed, norm_first=True)
 
 
 # -- across modules ------------------------------------------------------------------------------------------------
@@ -966,21 +990,46 @@ def test_block_pre_norm_values(student, device, dtype, data, config, seed, d_ff,
 @check(
     2,
     needs_reference=True,
-    ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードではドロップアウトとして働く "
-    "(PositionalEncoding・MultiHeadAttention・TransformerBlock)",
-    en="eval mode is deterministic (no dropout); train mode applies dropout as dropout does "
-    "(PositionalEncoding, MultiHeadAttention, TransformerBlock)",
+    ja="評価モードでは決定的 (ドロップアウトなし)、訓練モードでは同じ乱数シードなら参照実装と同じ場所・同じ順序で"
+    "ドロップアウトする (PositionalEncoding・MultiHeadAttention・TransformerBlock)",
+    en="eval mode is deterministic (no dropout); in train mode, under the same seed, dropout acts where and in the "
+    "order the reference's does (PositionalEncoding, MultiHeadAttention, TransformerBlock)",
     hint_ja="nn.Dropout は model.train()/model.eval() に従います。F.dropout なら training=self.training を渡します。"
-    "MultiHeadAttention はアテンションの重みに、TransformerBlock は self.dropout を 2 回 (各サブ層の出力に) 使います。",
+    "PositionalEncoding は dropout(x + pe[:L])、MultiHeadAttention はアテンションの重み (B, num_heads, L, S) に 1 回。"
+    "TransformerBlock の attention は MultiHeadAttention(d_model, num_heads) (自分のドロップアウトなし)、"
+    "feed_forward は ReLU と 2 つ目の Linear の間に nn.Dropout、self.dropout は各サブ層の出力に 1 回ずつ (計 2 回)。",
     hint_en="nn.Dropout follows model.train()/model.eval(); with F.dropout pass training=self.training. "
-    "MultiHeadAttention drops attention weights; TransformerBlock applies self.dropout twice (to each sublayer's output).",
+    "PositionalEncoding: dropout(x + pe[:L]); MultiHeadAttention: once, on the attention weights (B, num_heads, L, S). "
+    "TransformerBlock: attention is MultiHeadAttention(d_model, num_heads) with no dropout of its own, feed_forward "
+    "has its nn.Dropout between the ReLU and the second Linear, and self.dropout acts once on each sublayer's output.",
 )
 @on_devices()
 def test_dropout_train_and_eval(student, device, dtype):
     for seed, p in enumerate(S.DROPOUT_PROBS):
         assert_positional_encoding_dropout(student, device, dtype, p, seed)
         assert_attention_weights_dropout(student, device, dtype, p, seed, num_heads=(1, 4)[seed % 2])
+        assert_attention_dropout_matches_reference(student, device, dtype, p, seed, bias=bool(seed % 2))
         assert_block_dropout(student, device, dtype, p, seed, norm_first=bool(seed % 2))
+    assert_default_dropouts(student, device, dtype)
+
+
+#: Why the train-mode comparison with the reference is left out in half precision: there the
+#: reference computes in float32, and on a GPU a dropout mask depends on the tensor's dtype.
+SAME_MASKS_DTYPES = FULL
+
+
+def assert_same_masks(noisy: torch.Tensor, expected: torch.Tensor, *, what: str, seed: int, example: dict) -> None:
+    """``noisy`` (train mode under ``seed``) equals ``expected``: the same dropout masks, drawn in the same order."""
+    assert_matches(
+        noisy,
+        expected,
+        problem=f"{what}: 評価モードの出力は参照実装と同じなのに、同じ乱数シードでの訓練モードの出力が違います "
+        "(ドロップアウトをかける場所・回数・順序が契約と違います) / the eval-mode output matches the reference's, "
+        "but under the same seed the train-mode output does not: dropout acts somewhere else, a different number of "
+        "times, or in another order than the contract says",
+        what=f"torch.manual_seed({seed}); {what}.train()(...)",
+        example=example,
+    )
 
 
 def assert_deterministic(first: torch.Tensor, second: torch.Tensor, what: str, example: dict) -> None:
@@ -1003,6 +1052,34 @@ def assert_positional_encoding_dropout(student, device, dtype, p: float, seed: i
     result = student.run(eval_twice_then_train, recipe, (x,), seed)
     assert_deterministic(result["clean"], result["again"], what, example)
     assert_dropout_applied(result["noisy"], result["clean"], p, what=f"{what}, train mode", example=example)
+    # one nn.Dropout on x + pe[:L] (the eval-mode output), drawn under the same seed: torch's own dropout, here
+    with seeded(seed, device):
+        expected = F.dropout(result["clean"], p, training=True)
+    assert_same_masks(result["noisy"], expected, what=what, seed=seed, example=example)
+
+
+def assert_attention_dropout_matches_reference(student, device, dtype, p: float, seed: int, bias: bool) -> None:
+    """With the reference's weights: eval mode as the reference, and train mode under ``seed`` too (same masks).
+
+    One head: a loop over the heads draws its masks head by head, in another order than one
+    draw for (B, num_heads, L, S); that loop costs the vectorisation check, not this one.
+    With L = S = 5 and d_k = 8, the weights (B, 1, 5, 5) and the heads' outputs (B, 1, 5, 8)
+    need different numbers of draws, so dropping the wrong one shows.
+    """
+    d_model, num_heads = 8, 1
+    kwargs = dict(dropout=p, bias=bias)
+    recipe, reference = shared(Recipe("MultiHeadAttention", (d_model, num_heads), kwargs, seed, device, dtype))
+    x = S.make((2, 5, d_model), dtype, device, seed)
+    what = f"MultiHeadAttention({d_model}, {num_heads}, dropout={p}, bias={bias})"
+    example = dict(module=what, x=x, manual_seed=seed)
+    result = student.run(eval_twice_then_train, recipe, (x, x, x), seed)
+    # a train-mode output is judged only where the eval-mode one is right
+    expected = expected_output(reference, dtype, x, x, x)
+    values_check = titles(test_mha_values)
+    assert_credited_with_values(result["clean"], expected, what=f"{what}.eval()(x, x, x)", values_check=values_check, example=example)
+    if dtype in SAME_MASKS_DTYPES:
+        expected = reference_train_output(reference.recipe, (x, x, x), seed)
+        assert_same_masks(result["noisy"], expected, what=what, seed=seed, example=example)
 
 
 def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int, num_heads: int) -> None:
@@ -1016,6 +1093,36 @@ def assert_attention_weights_dropout(student, device, dtype, p: float, seed: int
     assert_deterministic(result["clean"], result["again"], what, example)
     noisy, clean = result["noisy"], result["clean"]
     assert_dropout_applied(noisy, clean, p, what=f"{what}, train mode (its output shows the weights)", example=example)
+
+
+def assert_default_dropouts(student, device, dtype, seed: int = 7) -> None:
+    """The defaults: PositionalEncoding and MultiHeadAttention do not drop; TransformerBlock drops with p = 0.1."""
+    x = S.make((2, 5, 8), dtype, device, seed)
+    one = x[:1]  # B=1 for PositionalEncoding: a wrong slice of pe costs the forward check, not this one
+    for recipe, args in (
+        (Recipe("PositionalEncoding", (8,), dict(max_len=16), seed, device, dtype), (one,)),
+        (Recipe("MultiHeadAttention", (8, 2), {}, seed, device, dtype), (x, x, x)),
+    ):
+        what = f"{recipe.cls}({', '.join(map(str, recipe.args))}{', max_len=16' if recipe.kwargs else ''})"
+        result = student.run(eval_twice_then_train, recipe, args, seed)
+        assert_matches(
+            result["noisy"],
+            result["clean"],
+            problem=f"{what}: dropout の既定値は 0.0 なのに、訓練モードの出力が評価モードと違います / dropout "
+            "defaults to 0.0, yet the train-mode output differs from the eval-mode one",
+            what=f"{what}.train()(...)",
+            example=dict(module=what, x=args[0]),
+        )
+    recipe, reference = shared(Recipe("TransformerBlock", (8, 2, 16), {}, seed, device, dtype))
+    what = "TransformerBlock(8, 2, 16)"
+    example = dict(module=what, x=x, manual_seed=seed)
+    result = student.run(eval_twice_then_train, recipe, (x,), seed)
+    values_check = titles(test_block_post_norm_values)
+    expected = expected_output(reference, dtype, x)
+    assert_credited_with_values(result["clean"], expected, what=f"{what}.eval()(x)", values_check=values_check, example=example)
+    if dtype in SAME_MASKS_DTYPES:
+        expected = reference_train_output(reference.recipe, (x,), seed)
+        assert_same_masks(result["noisy"], expected, what=f"{what} (dropout=0.1 by default)", seed=seed, example=example)
 
 
 def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first: bool) -> None:
@@ -1038,7 +1145,9 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
     )
     assert_deterministic(clean, result["again"], what, example)
     # the count of self.dropout calls is taken where the student's code runs: believed only with the right outputs
-    assert_matches(clean, expected_output(reference, dtype, x), what=f"{what}.eval()(x)", example=example)
+    values_check = titles(test_block_pre_norm_values if norm_first else test_block_post_norm_values)
+    expected = expected_output(reference, dtype, x)
+    assert_credited_with_values(clean, expected, what=f"{what}.eval()(x)", values_check=values_check, example=example)
     assert_true(
         calls == 2,
         f"訓練モードの forward 1 回で self.dropout が {calls} 回呼ばれました (アテンションの後と feed_forward の後の "
@@ -1052,6 +1161,9 @@ def assert_block_dropout(student, device, dtype, p: float, seed: int, norm_first
         "TransformerBlock gives the eval-mode output in train mode (no dropout happened)",
         example=example,
     )
+    if dtype in SAME_MASKS_DTYPES:
+        expected = reference_train_output(reference.recipe, (x,), seed)
+        assert_same_masks(noisy, expected, what=what, seed=seed, example=dict(example, manual_seed=seed))
 
 
 @check(
@@ -1092,7 +1204,8 @@ def test_gradients_reach_every_parameter(student, device, dtype, data, config, s
             example=example,
         )
     # which parameters got a gradient is seen where the student's code runs: believed only with the right output
-    assert_matches(result["out"], expected, what=f"{what} on x", example=example)
+    values_check = titles(VALUE_CHECKS[module]())
+    assert_credited_with_values(result["out"], expected, what=f"{what} on x", values_check=values_check, example=example)
     grads = result["grads"]
     # every parameter the student's module reported, and any of the reference's it left out
     names = [*grads, *(name for name, _ in reference.named_parameters() if name not in grads)]

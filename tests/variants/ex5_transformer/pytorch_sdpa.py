@@ -83,7 +83,7 @@ class TransformerBlock(nn.Module):
     def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
         super().__init__()
         self.norm_first = norm_first
-        self.attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.attention = MultiHeadAttention(d_model, num_heads)  # no dropout of its own (unlike nn.TransformerEncoderLayer)
         self.norm1 = nn.LayerNorm(d_model)
         self.norm2 = nn.LayerNorm(d_model)
         self.feed_forward = nn.Sequential(

@@ -1,0 +1,36 @@
+"""Grading the kit's test files in groups: one grader process per group, shared by every test module.
+
+Mutants, variants and real-code files (tests/mutants, tests/variants, tests/real) are
+graded in groups of ``GROUP_SIZE``, one process each (see tests.grading.grade_files):
+a process start (Python, torch, the checks) costs about 4 s, a file 1-5 s. A test asks
+for a file's grade with :func:`graded`; ``xdist_group`` (:func:`param`) keeps a group on
+one worker, so each group is graded once, whichever test module asks first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.grading import MUTANTS, REAL, VARIANTS, Graded, files, grade_files
+
+GROUP_SIZE = 7  # files graded by one process; groups are spread over the xdist workers
+ALL_FILES = files(MUTANTS) + files(VARIANTS) + files(REAL)
+GROUPS = {source: f"grading-{i // GROUP_SIZE}" for i, source in enumerate(ALL_FILES)}
+_graded: dict[Path, Graded] = {}
+
+
+def graded(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """The grade of ``source``, grading its whole group (once per worker) on first use."""
+    if source not in _graded:
+        group = [s for s in ALL_FILES if GROUPS[s] == GROUPS[source]]
+        _graded.update(grade_files(tmp_path_factory.mktemp(GROUPS[source]), group))
+    return _graded[source]
+
+
+def param(source: Path, *values: object, id: str | None = None):  # noqa: A002, ANN201
+    """``pytest.param(source, *values)`` in ``source``'s xdist group."""
+    return pytest.param(
+        source, *values, id=id or f"{source.parent.name}/{source.stem}", marks=pytest.mark.xdist_group(GROUPS[source])
+    )
