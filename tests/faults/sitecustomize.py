@@ -146,6 +146,13 @@ def _trap_cuda() -> None:
     write("armed")
 
 
+def _pool_fails(module) -> None:  # noqa: ANN001
+    def grade_submission(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("simulated fault: the pool process broke")
+
+    module.grade_submission = grade_submission
+
+
 _FAULTS = {
     "fork_server": lambda: [_BreakOnImport("grader.worker_preload", fail=True)],
     "worker_dies": lambda: [_BreakOnImport("grader.worker", _worker_dies)],
