@@ -1,10 +1,12 @@
 """Grading the kit's test files in groups: one grader process per group, shared by every test module.
 
 Mutants, variants and real-code files (tests/mutants, tests/variants, tests/real) are
-graded in groups of ``GROUP_SIZE``, one process each (see tests.grading.grade_files):
-a process start (Python, torch, the checks) costs about 4 s, a file 1-5 s. A test asks
-for a file's grade with :func:`graded`; ``xdist_group`` (:func:`param`) keeps a group on
-one worker, so each group is graded once, whichever test module asks first.
+graded in groups of ``GROUP_SIZE``, one process each (see tests.grading.grade_files). A
+process's start and first grade (Python, torch, pytest, the checks' first use of torch)
+cost about 10 s of CPU, a further file 1-5 s, so the groups are large: 5 of them for
+about 110 files (measured: 16 groups of 7 took 417 s of CPU, 8 of 14 330 s, 5 of 22 294 s). A test asks for a file's grade with
+:func:`graded`; ``xdist_group`` (:func:`param`) keeps a group on one worker, so each group
+is graded once, whichever test module asks first.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 
 from tests.grading import MUTANTS, REAL, VARIANTS, Graded, files, grade_files
 
-GROUP_SIZE = 7  # files graded by one process; groups are spread over the xdist workers
+GROUP_SIZE = 22  # files graded by one process; the groups are spread over the xdist workers
 ALL_FILES = files(MUTANTS) + files(VARIANTS) + files(REAL)
 GROUPS = {source: f"grading-{i // GROUP_SIZE}" for i, source in enumerate(ALL_FILES)}
 _graded: dict[Path, Graded] = {}
