@@ -58,12 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="課題を採点する / grade exercises")
     check.add_argument(
-        "exercises", nargs="*", metavar="EXERCISE", help="ex1 ... ex5, or ex1_last_token ... (default: all)"
+        "exercises", nargs="*", metavar="EXERCISE", help="ex1 ... ex6, or ex1_last_token ... (default: all)"
     )
     check.add_argument("--target", type=Path, default=Path("exercises"), help="folder with the exercise files")
     check.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json here")
     check.add_argument("--profile", choices=profiles.PROFILES, default=profiles.STUDENT)
-    check.add_argument("--plots", type=Path, metavar="DIR", help="write pictures of ex2 and ex4 here")
+    check.add_argument("--plots", type=Path, metavar="DIR", help="write pictures of ex2, ex4 and ex6 here")
+    check.add_argument("--timings", action="store_true", help="with --json: each case's seconds too (extra_data.seconds)")
     check.add_argument(
         "--isolate", action="store_true", help="run the code in worker processes, as batch grading does"
     )
@@ -71,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     course = sub.add_parser("nbgrader", help="nbgrader のコースを作る / write an nbgrader course")
     course.add_argument("course_dir", type=Path, metavar="COURSE_DIR", help="the course's folder (created if needed)")
     course.add_argument("--assignment", default=registry.DEFAULT_ASSIGNMENT, metavar="ID", help=f"assignment id (default: {registry.DEFAULT_ASSIGNMENT})")
-    course.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
+    course.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex6 (default: all)")
 
     batch = sub.add_parser("batch", help="クラス全員を採点する / grade a whole class")
     batch.add_argument("submissions", type=Path, nargs="?", metavar="SUBMISSIONS_DIR", help="one folder per student")
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     batch.add_argument("--assignment", metavar="ID", help="with --nbgrader: the assignment to grade")
     batch.add_argument("--workers", type=int, help="processes grading at once (default: every core)")
-    batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex5 (default: all)")
+    batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex6 (default: all)")
     batch.add_argument("--timeout", type=float, default=Limits.call_timeout_s, help="seconds per call of student code")
     batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
     batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     report.render(results, console)
     if args.json:
-        report.write_json(results, args.json)
+        report.write_json(results, args.json, timings=args.timings)
         console.print(f"results: {args.json}")
     if args.plots:
         from grader import plots

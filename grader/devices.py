@@ -33,7 +33,6 @@ CUDA_MARKER = "cuda"
 
 NO_CUDA = "CUDA がありません / CUDA is not available"
 
-
 @functools.cache
 def cuda_available() -> bool:
     """Whether this process grades the CUDA cases. Asks CUDA: call it in the grading process only."""

@@ -83,7 +83,18 @@ def _print_options() -> Iterator[None]:
 
 
 def describe(value: Any) -> str:
-    """A compact, human view of a value: tensors get their shape, dtype, device and (small) values."""
+    """A compact, human view of a value: tensors get their shape, dtype, device and (small) values.
+
+    Never raises: a value that cannot be shown (a tensor on a GPU whose context a
+    device-side assert has broken, an object whose ``__repr__`` fails) says so instead.
+    """
+    try:
+        return _describe(value)
+    except Exception as err:  # noqa: BLE001 - a failure must still be reported, without this value
+        return f"<表示できません / cannot be shown: {type(err).__name__}: {str(err)[:200]}>"
+
+
+def _describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return _describe_tensor(value)
     if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):

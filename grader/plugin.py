@@ -141,7 +141,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
-    with time_limit(CHECK_TIME_LIMIT_S, item.name):
+    on_cuda = item.get_closest_marker(devices.CUDA_MARKER) is not None
+    with time_limit(CHECK_TIME_LIMIT_S, item.name), profiles.applied(getattr(item, "obj", None), on_cuda=on_cuda):
         yield
 
 
@@ -169,6 +170,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
         hint = own_hint(call.excinfo) if call.excinfo else ""
         result = CaseResult(case, FAILED, message, hint)
         rep.longrepr = f"{info.title}\n{message}\n{hint or info.hint}"
+    result.seconds = rep.duration
     exercise = registry.for_check_module(item.module.__name__)
     collector = item.config.stash[COLLECTOR]
     collector.record(exercise, item.originalname, info, result)

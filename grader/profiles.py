@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import hypothesis.core
 import torch
 from hypothesis import HealthCheck, Phase, register_random, settings
@@ -80,6 +84,36 @@ settings.register_profile(SMOKE, max_examples=10, derandomize=True, **_REPRODUCI
 # --hypothesis-seed mechanism, set in load()), the same for every case of a check, so a
 # CUDA case draws exactly its CPU twin's recorded examples.
 settings.register_profile(RELEASE, max_examples=40, derandomize=False, **_REPRODUCIBLE)
+
+
+#: The share of the profile's drawn examples that a CUDA case runs (every explicit example runs
+#: in full). A CUDA case checks the device and half-precision paths; the CPU cases check the
+#: values with every example. Measured on an H200: with every example, the CUDA cases more
+#: than doubled a grading run (README, "CUDA").
+CUDA_EXAMPLES_SHARE = 0.25
+
+
+@contextlib.contextmanager
+def applied(test: Callable[..., Any], *, on_cuda: bool) -> Iterator[None]:
+    """While ``test`` (a check) runs, it draws under the profile loaded now, fewer examples ``on_cuda``.
+
+    ``@given`` binds a test to the profile that was loaded when its module was imported. A
+    process that grades several sessions (a batch's pool process runs the smoke-profile
+    preflight, then grades students with the grading profile) would otherwise grade
+    everyone with the first session's profile.
+    """
+    if not hasattr(test, "_hypothesis_internal_use_settings"):  # not a hypothesis test (where @given keeps its settings)
+        yield
+        return
+    bound = test._hypothesis_internal_use_settings
+    current = settings.default
+    test._hypothesis_internal_use_settings = (
+        settings(current, max_examples=max(1, round(current.max_examples * CUDA_EXAMPLES_SHARE))) if on_cuda else current
+    )
+    try:
+        yield
+    finally:
+        test._hypothesis_internal_use_settings = bound
 
 
 def load(name: str) -> None:

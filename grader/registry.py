@@ -29,6 +29,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex3_residual_mlp", "ex3", "残差接続つき MLP", "Residual MLP"),
     Exercise("ex4_sgdr", "ex4", "ウォームアップ + SGDR", "Warmup + SGDR schedule"),
     Exercise("ex5_transformer", "ex5", "Transformer ブロック", "Transformer blocks"),
+    Exercise("ex6_training_loop", "ex6", "学習ループの完全実装", "The complete training loop"),
 )
 
 #: The nbgrader assignment id the exercises go under unless the instructor names another.

@@ -86,8 +86,11 @@ def grader_error_lines(ex: ExerciseResult) -> list[str]:
     return [f"  {NOT_YOUR_CODE}:", *(_indent(message, 4) for message in ex.grader_errors)]
 
 
-def gradescope(results: Results) -> dict[str, Any]:
+def gradescope(results: Results, *, timings: bool = False) -> dict[str, Any]:
     """The Gradescope ``results.json`` layout, plus ``exercises: {id: {score, max_score}}``.
+
+    ``timings`` adds each case's seconds (``extra_data.seconds``), which differ from run to
+    run: without it, the same grade gives the same file.
 
     An exercise the kit could not grade has ``score: null`` (its checks too, with status
     ``error``) and its ``grader_errors``; the total is then ``null`` and ``complete`` false.
@@ -118,6 +121,7 @@ def gradescope(results: Results) -> dict[str, Any]:
                     # which device/dtype cases ran, so a grade says where it was earned
                     "extra_data": {
                         "cases": {c.case or "-": c.outcome for c in check.cases},
+                        **({"seconds": {c.case or "-": round(c.seconds, 4) for c in check.cases}} if timings else {}),
                     },
                 }
             )
@@ -138,9 +142,9 @@ def gradescope(results: Results) -> dict[str, Any]:
     }
 
 
-def write_json(results: Results, path: Path) -> None:
+def write_json(results: Results, path: Path, *, timings: bool = False) -> None:
     """Write ``results.json`` atomically: a reader never sees half a file."""
-    write_text_atomic(Path(path), json.dumps(gradescope(results), ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(Path(path), json.dumps(gradescope(results, timings=timings), ensure_ascii=False, indent=2) + "\n")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

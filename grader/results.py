@@ -24,6 +24,7 @@ class CaseResult:
     outcome: str  # PASSED, FAILED, SKIPPED or ERROR
     message: str = ""
     hint: str = ""  # a failure's own hint, replacing the check's (see grader.feedback.CheckFailure)
+    seconds: float = 0.0  # how long the case ran (where grading time goes, e.g. on a GPU)
 
 
 @dataclass

@@ -65,3 +65,37 @@ def test_a_reference_computation_leaves_the_global_generator_alone(monkeypatch) 
     untouched = torch.random.get_rng_state()
     noisy_reference(x, 6.0)  # a new scale: computed, and its body draws from the generator
     assert torch.equal(torch.random.get_rng_state(), untouched)
+
+
+def test_a_check_draws_under_the_profile_loaded_when_it_runs_and_fewer_examples_on_cuda() -> None:
+    """``@given`` binds a test to the profile loaded at import; a batch process grades smoke (preflight) then grading."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from grader import profiles
+
+    calls: list[int] = []
+    try:
+        profiles.load(profiles.SMOKE)
+
+        @given(st.integers())
+        def check(x: int) -> None:
+            calls.append(x)
+
+        profiles.load(profiles.GRADING)
+        check()
+        bound = len(calls)
+        calls.clear()
+        with profiles.applied(check, on_cuda=False):
+            check()
+        full = len(calls)
+        calls.clear()
+        with profiles.applied(check, on_cuda=True):
+            check()
+        on_cuda = len(calls)
+    finally:
+        settings.load_profile("kit")
+    grading = settings.get_profile(profiles.GRADING).max_examples
+    assert bound == settings.get_profile(profiles.SMOKE).max_examples  # what hypothesis alone would do
+    assert full == grading
+    assert on_cuda == round(grading * profiles.CUDA_EXAMPLES_SHARE)

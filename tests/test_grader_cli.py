@@ -100,8 +100,9 @@ def test_failure_shows_smallest_example_expected_actual_and_hint(tmp_path):
     for part in ("例 / example:", "mask", "期待 / expected:", "実際 / actual:", "Mismatched elements", "ヒント:", "Hint:"):
         assert part in output
     assert "hypothesis" not in output.lower() and "Traceback" not in output
-    # the shrunk example is small: one row, two positions
-    assert "shape=(1, 2, 1)" in output
+    # the example is small enough to read: the contract's left-padding scenario (an explicit example,
+    # tried before any drawn one), its mask shown in full
+    assert "mask   = tensor(shape=(3, 5), int64, cpu)\n     tensor([[0, 0, 1, 1, 1]," in output
 
 
 def test_grading_profile_is_deterministic(tmp_path):
@@ -182,7 +183,7 @@ def test_a_notebook_error_points_at_its_code(tmp_path):
 
 @pytest.mark.parametrize("target", ["solutions", "exercises"])
 def test_plots_are_written_for_working_and_unfinished_code(tmp_path, target):
-    proc = run_cli("check", "ex2", "ex4", "--target", target, "--plots", str(tmp_path))
+    proc = run_cli("check", "ex2", "ex4", "ex6", "--target", target, "--plots", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ("ex2_swish.png", "ex4_sgdr.png"):
+    for name in ("ex2_swish.png", "ex4_sgdr.png", "ex6_training_loop.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")

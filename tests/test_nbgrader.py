@@ -188,7 +188,7 @@ def test_release_reads_like_the_stubs(course):
             assert ("run_check" in cell.source) != check.info.needs_reference
         [solution] = [c for c in notebook.cells if c.metadata["nbgrader"].get("solution")]
         assert "ここに解答を書いてください / YOUR CODE HERE" in solution.source  # the course's config was used
-        assert (HELPER_STUB in solution.source) == (exercise.short in ("ex3", "ex4", "ex5"))  # answers' extra helpers
+        assert (HELPER_STUB in solution.source) == (exercise.short in ("ex3", "ex4", "ex5", "ex6"))  # answers' extra helpers
         namespace: dict = {}
         exec(compile(solution.source, exercise.filename, "exec"), namespace)  # must not raise
         stub = ast.parse((ROOT / "exercises" / exercise.filename).read_text(encoding="utf-8"))

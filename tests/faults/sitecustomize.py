@@ -9,9 +9,10 @@ Put this folder first on ``PYTHONPATH`` and name the fault in ``GRADER_TEST_FAUL
 - ``cuda``: the grading process asks for CUDA and CUDA cannot initialise in the worker;
 - ``cuda_trap``: not a fault but a tripwire: from the moment the fork server starts its
   preload, any call that asks CUDA (``torch.cuda.is_available``, ``device_count``, ``init``,
-  ``torch._C._cuda_getDeviceCount``, NVML, ...) writes its name to the file named by
-  ``GRADER_TEST_CUDA_TRAP_LOG`` and kills the process (exit status 97). A fork server
-  that touched CUDA could not give its workers CUDA.
+  ``torch._C._cuda_getDeviceCount``, NVML, autograd's backward, ...) made by the fork
+  server itself writes its name to the file named by ``GRADER_TEST_CUDA_TRAP_LOG`` and
+  kills the process (exit status 97). A fork server that touched CUDA could not give its
+  workers CUDA. The file starts with "armed" once the tripwire is set.
 
 Used by ``tests/test_grader_errors.py``. Nothing in the kit knows about it.
 """
@@ -95,37 +96,54 @@ CUDA_ENTRY_POINTS = {
     "torch.cuda": ("is_available", "device_count", "init", "_lazy_init", "current_device", "get_device_properties",
                    "get_device_name", "get_device_capability", "mem_get_info", "is_bf16_supported", "synchronize",
                    "_device_count_nvml", "_raw_device_count_nvml", "_device_count_amdsmi", "_raw_device_uuid_nvml"),
-    "torch._C": ("_cuda_getDeviceCount", "_cuda_init", "_cuda_getDevice", "_cuda_setDevice"),
+    "torch._C": ("_cuda_getDeviceCount", "_cuda_init", "_cuda_getDevice", "_cuda_setDevice",
+                 "_get_accelerator", "_accelerator_getAccelerator", "_accelerator_hooks_device_count",
+                 "_accelerator_getDeviceIndex", "_accelerator_getStream"),
+    # the device-generic API asks the CUDA driver too (e.g. Optimizer's graph-capture check, fork_rng)
+    "torch.accelerator": ("current_accelerator", "device_count", "is_available", "current_device_index",
+                          "current_device_idx", "current_stream", "synchronize", "get_device_capability"),
+    "torch.Tensor": ("is_pinned", "pin_memory"),  # a pointer query that starts the driver
+    # autograd's engine starts a thread per device on its first backward, asking the driver how many
+    "torch.autograd": ("backward", "grad"),
 }  # fmt: skip
 
 
 def _trap_cuda() -> None:
+    """Arm the tripwire in this process (the fork server) only: its workers may run backward, and a worker
+    told to use CUDA may use it. Writes "armed" first, so a test can tell a silent failure to arm (the fork
+    server swallows an ImportError of its preload) from a clean run."""
     import importlib
 
     import torch  # noqa: F401 - its submodules below
 
-    def trap(name: str):  # noqa: ANN202
+    fork_server = os.getpid()
+    log = os.environ.get("GRADER_TEST_CUDA_TRAP_LOG")
+
+    def write(line: str) -> None:
+        if log:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+
+    def trap(name: str, original):  # noqa: ANN001, ANN202
         def asked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            log = os.environ.get("GRADER_TEST_CUDA_TRAP_LOG")
-            if log:
-                with open(log, "a", encoding="utf-8") as f:
-                    f.write(f"{name}\n")
+            if os.getpid() != fork_server:
+                return original(*args, **kwargs)
+            write(name)
             os._exit(97)
 
         return asked
 
-    for module_name, names in CUDA_ENTRY_POINTS.items():
-        module = importlib.import_module(module_name)
-        for name in names:
-            if hasattr(module, name):
-                setattr(module, name, trap(f"{module_name}.{name}"))
-
-
-def _pool_fails(module) -> None:  # noqa: ANN001
-    def grade_submission(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise RuntimeError("simulated fault: the pool process broke")
-
-    module.grade_submission = grade_submission
+    try:
+        for owner_name, names in CUDA_ENTRY_POINTS.items():
+            parent, _, last = owner_name.rpartition(".")
+            owner = getattr(importlib.import_module(parent), last)  # a module (torch.cuda) or a class (torch.Tensor)
+            for name in names:
+                if hasattr(owner, name):
+                    setattr(owner, name, trap(f"{owner_name}.{name}", getattr(owner, name)))
+    except BaseException as err:  # noqa: BLE001 - a tripwire that is not armed must not pass for a clean run
+        write(f"not armed: {err!r}")
+        os._exit(98)
+    write("armed")
 
 
 _FAULTS = {

@@ -1,0 +1,1 @@
+"""The GPU verification (``python -m tests.gpu OUT_DIR``); see __main__.py."""
