@@ -3,11 +3,11 @@
 Mutants, variants and real-code files (tests/mutants, tests/variants, tests/real) are
 graded in groups of ``GROUP_SIZE``, one process each (see tests.grading.grade_files). A
 process's start and first grade (Python, torch, pytest, the checks' first use of torch)
-cost about 10 s of CPU, a further file 1-5 s, so the groups are large: 5 of them for
-about 110 files (measured with test_mutants and test_real: 16 groups of 7 took 417 s of
-CPU, 8 of 14 330 s, 5 of 22 294 s). A test asks for a file's grade with :func:`graded`;
-``xdist_group`` (:func:`param`) keeps a group on one worker, so each group is graded once,
-whichever test module asks first.
+cost about 10 s of CPU, a further file 1-5 s, so the groups are large: 7 of them for the
+138 files of exercises 1-6. Measured before exercise 6 (109 files), test_mutants and
+test_real took 417 s of CPU in 16 groups of 7, 330 s in 8 of 14 and 294 s in 5 of 22.
+A test asks for a file's grade with :func:`graded`; ``xdist_group`` (:func:`param`) keeps
+a group on one worker, so each group is graded once, whichever test module asks first.
 """
 
 from __future__ import annotations
