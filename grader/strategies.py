@@ -413,11 +413,13 @@ def lengths_cases(draw: st.DrawFn) -> LengthsCase:
     )
 
 
-#: The scenarios the contract of ``last_token`` names, tried in every case of every check that covers them.
+#: The scenarios the contract of ``last_token`` names, tried in every case of every check that
+#: covers them, each in its smallest form and smallest first: an explicit example that fails
+#: is reported as it is (not shrunk), so it must already be the smallest example that shows it.
 LENGTHS_SCENARIOS = (
-    LengthsCase(lengths=(4, 4, 4), seq_len=4),  # every row full: lengths = T
-    LengthsCase(lengths=(3, 1, 4), seq_len=4),  # a row of a single token
     LengthsCase(lengths=(1,), seq_len=1, width=1),  # one sequence of one token
+    LengthsCase(lengths=(2,), seq_len=2, width=1),  # a full row: length = T
+    LengthsCase(lengths=(1, 2), seq_len=2, width=1),  # a single-token row beside a full one
     LengthsCase(lengths=(2, 5, 1, 3), seq_len=5, noncontiguous=True, index_dtype=torch.int32),  # int32, odd strides
 )
 
@@ -479,15 +481,15 @@ def mask_cases(draw: st.DrawFn, paddings: tuple[Padding, ...] = ("right", "left"
 
 #: The scenarios the contract of ``last_token_masked`` names (right, left and gapped padding, a
 #: single real token anywhere, full rows, every mask dtype), tried in every case of every check
-#: that covers them.
+#: that covers them, each in its smallest form and smallest first (see LENGTHS_SCENARIOS).
 MASK_SCENARIOS = (
-    MaskCase(rows=((1, 1, 1, 0, 0), (1, 1, 0, 0, 0), (1, 1, 1, 1, 1))),  # right padding
-    MaskCase(rows=((0, 0, 1, 1, 1), (0, 0, 0, 1, 1), (1, 1, 1, 1, 1)), mask_dtype=torch.int64),  # left padding
-    MaskCase(rows=((1, 0, 1, 0, 0), (0, 1, 1, 0, 1), (1, 0, 0, 0, 1)), mask_dtype=torch.float32),  # gaps
-    MaskCase(rows=((1, 0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)), mask_dtype=torch.uint8),  # one real token: first, middle, last
-    MaskCase(rows=((1, 1, 1), (1, 1, 1)), mask_dtype=torch.int32),  # full rows, no padding
-    MaskCase(rows=((1, 1, 0, 0), (0, 1, 1, 0), (0, 0, 1, 1)), width=1, noncontiguous=True),  # right, middle, left in one batch
     MaskCase(rows=((1,),), width=1),  # one sequence of one token
+    MaskCase(rows=((1, 0),), width=1, mask_dtype=torch.int64),  # right padding
+    MaskCase(rows=((0, 1),), width=1, mask_dtype=torch.float32),  # left padding
+    MaskCase(rows=((1, 1),), width=1, mask_dtype=torch.int32),  # a full row, no padding
+    MaskCase(rows=((0, 1, 0),), width=1, mask_dtype=torch.uint8),  # one real token in the middle
+    MaskCase(rows=((1, 0, 1),), width=1),  # a gap
+    MaskCase(rows=((1, 1, 0, 0), (0, 1, 1, 0), (0, 0, 1, 1)), noncontiguous=True, mask_dtype=torch.float32),  # mixed
 )
 
 
