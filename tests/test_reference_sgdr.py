@@ -70,11 +70,20 @@ def test_restarts_are_exact_peaks(config, base_lr):
 
 
 @settings(max_examples=100)
-@given(config=S.sgdr_configs(), data=st.data())
-def test_inside_cycle_steps_lie_strictly_inside(config, data):
-    step = data.draw(S.inside_cycle_steps(config))
-    cycle, pos, length = locate(step - config.warmup_steps, config.T_0, config.T_mult)
-    assert 0 < pos < length == config.cycle_length(cycle)
+@given(config=S.sgdr_configs(), positions=S.inside_positions())
+def test_inside_cycle_steps_lie_strictly_inside(config, positions):
+    for step in S.inside_steps(config, positions):  # what the check draws
+        cycle, pos, length = locate(step - config.warmup_steps, config.T_0, config.T_mult)
+        assert 0 < pos < length == config.cycle_length(cycle)
+
+
+def test_the_explicit_inside_positions_lie_strictly_inside():
+    for config in S.HUGE_CONFIGS:
+        if config.T_0 == config.T_mult == 1:
+            continue  # no inside at all: the strategy rejects it
+        for step in S.inside_steps(config, S.INSIDE_POSITIONS):
+            cycle, pos, length = locate(step - config.warmup_steps, config.T_0, config.T_mult)
+            assert 0 < pos < length
 
 
 @pytest.mark.parametrize("base", range(2, 13))

@@ -268,9 +268,10 @@ FORWARDED = re.compile(r"^\w+=(self\.)?\w+,?$")
 
 
 def _significant(text: str) -> list[str]:
-    """The lines of a source that could carry an answer: not blank, short, a comment or plain argument passing."""
+    """The lines of a source that could carry an answer: not blank, short, a comment, an import or plain argument passing."""
     lines = [line.strip() for line in text.splitlines()]
-    return [s for s in lines if len(s) >= 16 and not s.startswith(("#", '"""', "'''")) and not FORWARDED.match(s)]
+    skipped = ("#", '"""', "'''", "import ", "from ")
+    return [s for s in lines if len(s) >= 16 and not s.startswith(skipped) and not FORWARDED.match(s)]
 
 
 def _answer_snippets() -> set[tuple[str, str]]:
