@@ -1,59 +1,29 @@
-"""``python -m grader``: grade exercises and print a score table (and JSON, and plots)."""
+"""``python -m grader check``: grade exercises and print a score table (and JSON, and plots).
+
+The engine's own command. The instructor's commands (``batch``, ``nbgrader``, ``release``)
+live in :mod:`grader.instructor.cli`; ``python -m grader`` (:mod:`grader.__main__`) adds
+them to this parser when the instructor's tools are there (a student release has none).
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
-import pytest
 from rich.console import Console
 
-from grader import profiles, registry, report
+from grader import oracle, profiles, registry, report
 from grader.errors import EXIT_GRADER_ERROR, NOT_YOUR_CODE
-from grader.plugin import COLLECTOR
-from grader.results import Results
-from grader.worker import Limits
+from grader.session import grade
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-
-
-class _Sink:
-    """A pytest plugin that hands the collected results back to the CLI."""
-
-    def __init__(self) -> None:
-        self.results: Results | None = None
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.results = session.config.stash[COLLECTOR].results()
+#: A command: what it does with the parsed arguments and a console; returns the exit status.
+Command = Callable[[argparse.Namespace, Console], int]
 
 
-def grade(
-    exercises: Sequence[registry.Exercise],
-    target: Path,
-    profile: str = profiles.STUDENT,
-    extra_args: Sequence[str] = (),
-) -> Results:
-    """Run the checks of ``exercises`` on the files in ``target`` and return their results.
-
-    Raises ``RuntimeError`` if pytest itself could not run (not if the student's code fails).
-    """
-    files = [str(CHECKS_DIR / f"test_{ex.id}.py") for ex in exercises]
-    args = [*files, "-q", "-p", "no:cacheprovider", "--target", str(target), "--profile", profile, *extra_args]
-    sink = _Sink()
-    captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
-        code = pytest.main(args, plugins=[sink])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or sink.results is None:
-        raise RuntimeError(f"pytest could not run the checks (exit code {int(code)}):\n{captured.getvalue()[-3000:]}")
-    return sink.results
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(extensions: Sequence[ModuleType]) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(prog="python -m grader", description="採点ツール / the kit's autograder")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="課題を採点する / grade exercises")
@@ -68,47 +38,22 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--isolate", action="store_true", help="run the code in worker processes, as batch grading does"
     )
-
-    course = sub.add_parser("nbgrader", help="nbgrader のコースを作る / write an nbgrader course")
-    course.add_argument("course_dir", type=Path, metavar="COURSE_DIR", help="the course's folder (created if needed)")
-    course.add_argument("--assignment", default=registry.DEFAULT_ASSIGNMENT, metavar="ID", help=f"assignment id (default: {registry.DEFAULT_ASSIGNMENT})")
-    course.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex6 (default: all)")
-
-    batch = sub.add_parser("batch", help="クラス全員を採点する / grade a whole class")
-    batch.add_argument("submissions", type=Path, nargs="?", metavar="SUBMISSIONS_DIR", help="one folder per student")
-    batch.add_argument("--out", type=Path, metavar="OUT_DIR", help="grades.csv and per-student results")
-    batch.add_argument(
-        "--nbgrader", type=Path, metavar="COURSE_DIR",
-        help="grade the nbgrader course's submitted/<student>/<assignment>/ and write its gradebook",
-    )  # fmt: skip
-    batch.add_argument("--assignment", metavar="ID", help="with --nbgrader: the assignment to grade")
-    batch.add_argument("--workers", type=int, help="processes grading at once (default: every core)")
-    batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex6 (default: all)")
-    batch.add_argument("--timeout", type=float, default=Limits.call_timeout_s, help="seconds per call of student code")
-    batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
-    batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
-    batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
-    batch.add_argument(
-        "--no-preflight", action="store_true",
-        help="skip grading the model answers first (the preflight refuses to start on a set-up that cannot grade them)",
-    )  # fmt: skip
-
-    release = sub.add_parser("release", help="学生に配るフォルダを作る (解答なし) / build the student release (no answers)")
-    release.add_argument("out", type=Path, metavar="OUT_DIR", help="a new or empty folder")
-    return parser
+    commands: dict[str, Command] = {"check": _check}
+    for extension in extensions:  # each adds its subcommands and says which function runs each
+        commands |= extension.add_commands(sub)
+    return parser, commands
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, extensions: Sequence[ModuleType] = ()) -> int:
+    """Parse ``argv`` and run the command; ``extensions`` are modules with ``add_commands(subparsers)``."""
+    parser, commands = _parser(extensions)
+    args = parser.parse_args(argv)
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-    if args.command == "nbgrader":
-        return _course(args, console)
-    if args.command == "batch":
-        return _batch(args, console)
-    if args.command == "release":
-        from grader import release
+    return commands[args.command](args, console)
 
-        return release.main(args.out, console)
+
+def _check(args: argparse.Namespace, console: Console) -> int:
+    """``python -m grader check``: grade, print the table, and write what was asked for."""
     try:
         exercises = [registry.find(name) for name in args.exercises] or list(registry.EXERCISES)
     except ValueError as err:
@@ -129,10 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_json(results, args.json, timings=args.timings)
         console.print(f"results: {args.json}")
     if args.plots:
-        from grader import plots
-
-        for path in plots.write_all(exercises, args.target, args.plots):
-            console.print(f"plot: {path}")
+        _plots(exercises, args, console)
     if not results.complete:
         broken = ", ".join(e.exercise.id for e in results.exercises if not e.graded)
         console.print(f"[bold magenta]{NOT_YOUR_CODE}: {broken}[/bold magenta]")
@@ -140,132 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _batch(args: argparse.Namespace, console: Console) -> int:
-    """``python -m grader batch``: see grader/batch.py."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+def _plots(exercises: Sequence[registry.Exercise], args: argparse.Namespace, console: Console) -> None:
+    """``check --plots DIR``: the student's curves over the reference's (the kit only: a release has no reference)."""
+    if oracle.replaying():
+        console.print("[yellow]図には参照実装が必要です (配布版にはありません) / plots need the reference, which a release does not hold[/yellow]")
+        return
+    from grader import plots
 
-    from grader import batch
-
-    if args.workers is not None and args.workers < 1:
-        console.print("[red]--workers は 1 以上 / --workers must be at least 1[/red]")
-        return 2
-    if args.timeout <= 0 or args.memory <= 0:
-        console.print("[red]--timeout と --memory は正の数 / --timeout and --memory must be positive[/red]")
-        return 2
-    try:
-        work = _nbgrader_work(args, console) if args.nbgrader is not None else _folders_work(args)
-    except (ValueError, batch.BatchError) as err:
-        console.print(f"[red]{err}[/red]")
-        return 2
-    if args.dask_scheduler:
-        from distributed import Client
-
-        client = Client(args.dask_scheduler)
-        executor = client.get_executor()
-    else:
-        client, executor = None, batch.local_executor(args.workers)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
-    err_console = Console(stderr=True)
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("採点中 / grading", total=None)
-
-        def progress(done: int, total: int, student: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"採点中 / grading {student}".rstrip())
-
-        try:
-            csv_path = work(executor, progress)
-        except KeyboardInterrupt:
-            console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
-            return 130
-        except batch.PreflightFailed as err:
-            console.print(f"[bold magenta]{err}[/bold magenta]")
-            return EXIT_GRADER_ERROR
-        finally:
-            try:
-                executor.shutdown(wait=False, cancel_futures=True)
-            except TypeError:  # a Dask ClientExecutor knows no cancel_futures
-                executor.shutdown(wait=False)
-            if client is not None:
-                client.close()
-    console.print(f"grades: {csv_path}")
-    broken = batch.grader_errors(csv_path)
-    if broken:
-        console.print(
-            f"[bold magenta]採点器のエラーで採点できなかった学生がいます (点数なし、flags の grader_error) / the kit or the "
-            f"machine failed to grade {len(broken)} student(s), who have no score for those exercises (flag grader_error; "
-            f"see their feedback.txt). Fix the cause and run the same command again: it grades them again. "
-            f"{', '.join(broken[:20])}{' ...' if len(broken) > 20 else ''}[/bold magenta]"
-        )
-        return EXIT_GRADER_ERROR
-    return 0
-
-
-def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
-    """``batch SUBMISSIONS_DIR --out OUT_DIR``: what to run once the executor is there."""
-    from grader import batch
-
-    if args.submissions is None or args.out is None:
-        raise batch.BatchError(
-            "SUBMISSIONS_DIR と --out OUT_DIR (または --nbgrader COURSE_DIR --assignment ID) を指定してください / "
-            "give SUBMISSIONS_DIR and --out OUT_DIR (or --nbgrader COURSE_DIR --assignment ID)"
-        )
-    exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
-    settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
-    batch.students(args.submissions, args.out)
-    return lambda executor, progress: batch.run(
-        args.submissions, args.out, settings, executor, progress, check_first=not args.no_preflight
-    )
-
-
-def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., Path]:
-    """``batch --nbgrader COURSE_DIR --assignment ID``: grade nbgrader's submissions, write its gradebook."""
-    from grader import batch, gradebook
-
-    if args.assignment is None or args.submissions is not None or args.exercises:
-        raise batch.BatchError(
-            "--nbgrader COURSE_DIR には --assignment ID が必要です (SUBMISSIONS_DIR と --exercises は使いません) / "
-            "--nbgrader COURSE_DIR needs --assignment ID (and takes no SUBMISSIONS_DIR or --exercises)"
-        )
-    try:
-        course = gradebook.open_course(args.nbgrader, args.assignment)
-        gradebook.exercises(course)
-        gradebook.submissions(course)
-    except gradebook.CourseError as err:
-        raise batch.BatchError(str(err)) from None
-    out = args.out or course.root / "grader-batch" / args.assignment
-    limits = Limits(args.timeout, args.memory)
-
-    def work(executor: Any, progress: Any) -> Path:
-        csv_path, totals = gradebook.grade(
-            course, out, args.profile, limits, executor, progress, check_first=not args.no_preflight
-        )
-        console.print(f"gradebook: {course.db_url} ({len(totals)} students, assignment {args.assignment})")
-        return csv_path
-
-    return work
-
-
-def _course(args: argparse.Namespace, console: Console) -> int:
-    """``python -m grader nbgrader COURSE_DIR``: see grader/course.py."""
-    from grader import course
-
-    try:
-        exercises = [registry.find(name) for name in args.exercises] if args.exercises else list(registry.EXERCISES)
-        written = course.write_course(args.course_dir, args.assignment, exercises)
-    except ValueError as err:
-        console.print(f"[red]{err}[/red]")
-        return 2
-    for path in written:
-        console.print(f"wrote {path}")
-    if args.course_dir / course.CONFIG not in written:
-        console.print(
-            f"[yellow]{args.course_dir / course.CONFIG} はそのままです。必要な設定は grader/course.py を参照 / "
-            f"kept your {course.CONFIG}: see grader/course.py (CONFIG_TEXT) for the settings the course needs[/yellow]"
-        )
-    console.print(f"next: cd {args.course_dir} && nbgrader generate_assignment {args.assignment}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    for path in plots.write_all(exercises, args.target, args.plots):
+        console.print(f"plot: {path}")

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import importlib
 import os
 import sys
 import warnings
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,15 +38,49 @@ import torch
 from rich.console import Console
 
 from grader import profiles, registry, report
-from grader.checklist import Check, checks
 from grader.loader import LoadError
 from grader.plugin import COLLECTOR, RUNNER
 from grader.results import PASSED, CheckResult
 from grader.runner import StudentError, Submission
+from grader.spec import CheckInfo
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-KIT_DIRS = (Path(__file__).resolve().parent, CHECKS_DIR.parent.parent / "reference")
+KIT_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "reference")
 PROFILE_ENV = "GRADER_PROFILE"
+
+
+# -- the checks a notebook holds: one test cell per check --------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded check: its function's name and what it declares."""
+
+    exercise: registry.Exercise
+    name: str  # e.g. "test_last_token_values"
+    info: CheckInfo
+
+    @property
+    def grade_id(self) -> str:
+        """Its nbgrader grade id, unique in an assignment: ``ex1_test_last_token_values``."""
+        return f"{self.exercise.short}_{self.name}"
+
+    def pass_line(self, profile: str) -> str:
+        """What a test cell prints when the check passes."""
+        points = f"{self.info.points:g}"
+        return f"✓ {points} / {points}  {self.info.title}  [{self.exercise.short}, {profile}]"
+
+
+def checks(exercise: registry.Exercise) -> list[Check]:
+    """Every ``@check`` function of ``exercise``'s check module, in the order the file defines them."""
+    module = importlib.import_module(exercise.check_module)
+    found = []
+    for name, value in vars(module).items():
+        if not name.startswith("test_") or not callable(value):
+            continue
+        marks = [m for m in getattr(value, "pytestmark", []) if m.name == "check"]
+        if marks:
+            found.append(Check(exercise, name, marks[0].args[0]))
+    return found
 
 
 class CheckFailed(AssertionError):
@@ -77,7 +113,7 @@ def run_check(exercise: str, check: str, namespace: MutableMapping[str, Any]) ->
         raise CheckFailed(str(err)) from None
     profile = profile_for_kernel()
     session = _Session(NamespaceRunner(ex, namespace))
-    args = [f"{CHECKS_DIR / f'test_{ex.id}.py'}::{check}", "-p", "no:cacheprovider", "-p", "no:faulthandler",
+    args = [f"{registry.check_file(ex)}::{check}", "-p", "no:cacheprovider", "-p", "no:faulthandler",
             "-p", "no:xdist", "-p", "no:terminal", "--profile", profile, "--target", "."]  # fmt: skip
     captured = io.StringIO()
     with _kernel_state_kept(), _as_submission(namespace, ex), warnings.catch_warnings():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
@@ -17,12 +18,18 @@ from rich.console import Console
 from grader import devices, profiles, registry, report, spec
 from grader.errors import NOT_YOUR_CODE, GraderError
 from grader.feedback import CheckFailure
-from grader.isolation import IsolatedRunner, RemoteSubmission
 from grader.loader import LoadError
 from grader.probes import time_limit
 from grader.results import ERROR, FAILED, PASSED, SKIPPED, CaseResult, Collector
-from grader.runner import InProcessRunner, Submission
-from grader.worker import Limits
+from grader.runner import InProcessRunner, Limits, Submission
+
+if TYPE_CHECKING:
+    from grader.isolation.runner import IsolatedRunner, RemoteSubmission
+
+try:
+    ExceptionGroups: type[BaseException] = BaseExceptionGroup  # type: ignore[name-defined]  # Python 3.11+
+except NameError:  # Python 3.10: pytest raises the backport's groups
+    from exceptiongroup import BaseExceptionGroup as ExceptionGroups
 
 COLLECTOR = pytest.StashKey[Collector]()
 RUNNER = pytest.StashKey["InProcessRunner | IsolatedRunner"]()
@@ -108,6 +115,9 @@ def runner(pytestconfig: pytest.Config) -> Iterator[InProcessRunner | IsolatedRu
             "(キットのフォルダで実行するか --target を指定してください / run from the kit's folder or pass --target)"
         )
     if pytestconfig.getoption("--isolate"):
+        # The seam: the engine reaches the isolation layer here, and only when asked to.
+        from grader.isolation.runner import IsolatedRunner
+
         limits = Limits(pytestconfig.getoption("--call-timeout"), pytestconfig.getoption("--worker-memory"))
         chosen: InProcessRunner | IsolatedRunner = IsolatedRunner(target, limits)
     else:
@@ -183,7 +193,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
 def _grader_error(excinfo: pytest.ExceptionInfo[BaseException]) -> GraderError | None:
     """The :class:`GraderError` behind a case's exception, if the kit (not the student) failed."""
     err: BaseException | None = excinfo.value
-    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+    while isinstance(err, ExceptionGroups) and err.exceptions:
         err = err.exceptions[0]
     seen = 0
     while err is not None and seen < 20:  # raised from a GraderError (e.g. inside hypothesis)
@@ -196,7 +206,7 @@ def _grader_error(excinfo: pytest.ExceptionInfo[BaseException]) -> GraderError |
 def own_hint(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     """The failure's own hint (see grader.feedback.CheckFailure), or "" to print the check's."""
     err = excinfo.value
-    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+    while isinstance(err, ExceptionGroups) and err.exceptions:
         err = err.exceptions[0]
     hint = err.hint if isinstance(err, CheckFailure) else None
     return spec.hint_text(*hint) if hint else ""
@@ -205,7 +215,7 @@ def own_hint(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 def explain(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     """A failure in the student's words: our own message, or what their code raised and where."""
     err = excinfo.value
-    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+    while isinstance(err, ExceptionGroups) and err.exceptions:
         err = err.exceptions[0]
     if isinstance(err, (CheckFailure, LoadError)):
         return str(err)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+#: The folder of the check modules (one per exercise).
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ EXERCISES: tuple[Exercise, ...] = (
 
 #: The nbgrader assignment id the exercises go under unless the instructor names another.
 DEFAULT_ASSIGNMENT = "pytorch_chapter"
+
+def check_file(exercise: Exercise) -> Path:
+    """The file of ``exercise``'s checks, as pytest is given it."""
+    return CHECKS_DIR / f"test_{exercise.id}.py"
+
 
 _BY_NAME = {name: ex for ex in EXERCISES for name in (ex.id, ex.short)}
 

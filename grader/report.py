@@ -72,7 +72,7 @@ def render(results: Results, console: Console, *, details: bool = True) -> None:
 
 
 def violation_lines(violations: list[str]) -> list[str]:
-    """Why an exercise scored 0 regardless of its checks (see grader/sandbox.py)."""
+    """Why an exercise scored 0 regardless of its checks (see grader/isolation/guard.py)."""
     if not violations:
         return []
     head = "  この課題は 0 点です。採点中に禁止された操作がありました / this exercise scores 0: the submission attempted"

@@ -70,7 +70,7 @@ class CheckResult:
 class ExerciseResult:
     exercise: Exercise
     checks: list[CheckResult] = field(default_factory=list)
-    #: Forbidden actions the submission attempted (see grader/sandbox.py); any one scores the exercise 0.
+    #: Forbidden actions the submission attempted (see grader/isolation/guard.py); any one scores the exercise 0.
     violations: list[str] = field(default_factory=list)
 
     @property

@@ -10,7 +10,7 @@ Checks never import a submission: they ask the runner for an exercise and get a
   uses the student's objects (modules, schedulers, autograd graphs). A driver takes
   and returns data only, and never uses ``reference``, because it runs wherever the
   student's code runs: in this process (:class:`InProcessRunner`, handy for pdb and
-  tracebacks) or in an isolated worker process (:mod:`grader.isolation`). Everything
+  tracebacks) or in an isolated worker process (:mod:`grader.isolation.runner`). Everything
   it returns is compared in the grading process, by the check.
 """
 
@@ -20,6 +20,7 @@ import builtins
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,14 @@ from typing import Any
 from grader.feedback import CheckFailure
 from grader.loader import LoadError, load_module, student_traceback
 from grader.registry import Exercise
+
+@dataclass(frozen=True)
+class Limits:
+    """What the student's code may use when it runs isolated (see grader/isolation/): seconds per request, and memory on top of what torch itself takes."""
+
+    call_timeout_s: float = 20.0
+    memory_mb: int = 2048
+
 
 #: Every driver, by "module:qualname": how a worker finds the one a check asked for.
 DRIVERS: dict[str, Callable[..., Any]] = {}

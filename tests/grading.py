@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -205,7 +204,7 @@ def _main(spec_path: str) -> None:
     mutant stands for into DIR, to grade it by hand.
     """
     from grader import registry, report
-    from grader.cli import grade as grade_in_process
+    from grader.session import grade as grade_in_process
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     extra = ["--isolate"] if spec.get("isolate") else []

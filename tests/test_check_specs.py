@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 from grader import oracle, registry
-from grader.cli import grade
+from grader.session import grade
 
 calls = {}
 with oracle.listening(lambda call: calls.__setitem__(str(call.check), calls.get(str(call.check), 0) + 1)):

@@ -24,12 +24,12 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
 from grader import registry
-from grader.checklist import checks
+from grader.notebook import checks
 from grader.loader import load_module
-from grader.nbgrader_clear import HELPER_STUB
+from grader.instructor.nbgrader.clear_solutions import HELPER_STUB
 from grader.notebook import CheckFailed, profile_for_kernel, run_check
-from grader.source_notebook import build
-from grader.solution_code import BEGIN, END
+from grader.instructor.nbgrader.source_notebook import build
+from grader.instructor.nbgrader.solution_code import BEGIN, END
 from tests.grading import MUTANTS, ROOT, constants, student_source
 from tests.nbgrading import TIMESTAMP, cell_outputs, grader, grades, nbgrader, submit
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader import bank, oracle, registry
-from grader.release import Recorder
+from grader.instructor.release import Recorder
 from tests.grading import MUTANTS, expected_failures, student_source
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""What travels to and from an isolated worker (grader/wire.py).
+"""What travels to and from an isolated worker (grader/isolation/wire.py).
 
 Requests must arrive exactly as sent (values, dtype, shape, strides, views, requires_grad),
 because checks hand students non-contiguous and expanded inputs on purpose. Replies must
@@ -15,7 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import wire
+from grader.isolation import wire
 
 DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.bool, torch.complex64]
 

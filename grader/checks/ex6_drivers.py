@@ -35,7 +35,7 @@ from grader.checks.ex6_setup import (
 )
 from grader.feedback import CheckFailure, fail
 from grader.runner import driver
-from grader.wire import plain
+from grader.feedback import plain
 
 
 def calling(student: Any, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

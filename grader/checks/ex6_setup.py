@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from grader import strategies as S
-from grader.wire import plain
+from grader.feedback import plain
 
 # -- the nets ---------------------------------------------------------------------------------
 

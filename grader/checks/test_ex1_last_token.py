@@ -5,7 +5,6 @@ Each check below is one property from the exercise's contract.
 
 from __future__ import annotations
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st

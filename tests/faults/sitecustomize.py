@@ -154,12 +154,12 @@ def _pool_fails(module) -> None:  # noqa: ANN001
 
 
 _FAULTS = {
-    "fork_server": lambda: [_BreakOnImport("grader.worker_preload", fail=True)],
-    "worker_dies": lambda: [_BreakOnImport("grader.worker", _worker_dies)],
-    "guard": lambda: [_BreakOnImport("grader.sandbox", _guard_fails)],
-    "pool": lambda: [_BreakOnImport("grader.batch", _pool_fails)],
-    "cuda": lambda: [_BreakOnImport("grader.isolation", _use_cuda), _BreakOnImport("grader.worker", _cuda_init_fails)],
-    "cuda_trap": lambda: [_BreakOnImport("grader.worker_preload", before=_trap_cuda)],
+    "fork_server": lambda: [_BreakOnImport("grader.isolation.preload", fail=True)],
+    "worker_dies": lambda: [_BreakOnImport("grader.isolation.worker", _worker_dies)],
+    "guard": lambda: [_BreakOnImport("grader.isolation.guard", _guard_fails)],
+    "pool": lambda: [_BreakOnImport("grader.instructor.batch", _pool_fails)],
+    "cuda": lambda: [_BreakOnImport("grader.isolation.runner", _use_cuda), _BreakOnImport("grader.isolation.worker", _cuda_init_fails)],
+    "cuda_trap": lambda: [_BreakOnImport("grader.isolation.preload", before=_trap_cuda)],
 }
 
 if FAULT:

@@ -1,7 +1,7 @@
 """Which step of the fork server's preload leaves CUDA unusable in a forked child? (Run on a GPU machine.)
 
 ``PYTHONPATH=. python3 -m tests.gpu.fork_probe``: does what the fork server does
-(:mod:`grader.worker_preload`), one step at a time, in this process, and after each step
+(:mod:`grader.isolation.preload`), one step at a time, in this process, and after each step
 forks a child that initialises CUDA. The first step after which the child cannot is the
 culprit: the step is then run again in a fresh process under a profiler that prints every
 call whose name mentions CUDA, an accelerator, NVML or triton. Exit status 0 when every
@@ -45,15 +45,15 @@ def steps() -> list[tuple[str, Callable[[], object]]]:
     """The fork server's preload, as named steps (imports first, then the warm-up)."""
     found: list[tuple[str, Callable[[], object]]] = [
         ("import torch", lambda: importlib.import_module("torch")),
-        ("import grader.worker", lambda: importlib.import_module("grader.worker")),
+        ("import grader.isolation.worker", lambda: importlib.import_module("grader.isolation.worker")),
         ("import grader.drivers", lambda: importlib.import_module("grader.drivers")),
     ]
     from grader import registry
 
     for exercise in registry.EXERCISES:
         found.append((f"import {exercise.check_module}", lambda m=exercise.check_module: importlib.import_module(m)))
-    found.append(("import grader.warm_up", lambda: importlib.import_module("grader.warm_up")))
-    from grader import warm_up
+    found.append(("import grader.isolation.warm_up", lambda: importlib.import_module("grader.isolation.warm_up")))
+    from grader.isolation import warm_up
 
     found += [(f"warm-up: {name}", step) for name, step in warm_up.STEPS]
     return found

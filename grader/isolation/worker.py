@@ -1,12 +1,12 @@
 """An isolated worker: runs one exercise file of one submission, and answers requests.
 
-Started by :mod:`grader.isolation` from a fork server that already imported torch and
-the check modules (for their drivers; see :mod:`grader.worker_preload`), so a worker
+Started by :mod:`grader.isolation.runner` from a fork server that already imported torch and
+the check modules (for their drivers; see :mod:`grader.isolation.preload`), so a worker
 starts in milliseconds. Before the
 student's file runs, the worker limits its memory, silences its output, moves to a
-scratch folder and installs :mod:`grader.sandbox`. Then it loads the file and serves
+scratch folder and installs :mod:`grader.isolation.guard`. Then it loads the file and serves
 requests: "call the student's function ``name``" or "run this driver". Each reply is
-plain data (see :mod:`grader.wire`), or a failure to report.
+plain data (see :mod:`grader.isolation.wire`), or a failure to report.
 """
 
 from __future__ import annotations
@@ -18,27 +18,19 @@ import signal
 import sys
 import tempfile
 import traceback
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from grader import registry, sandbox, wire
-from grader.feedback import CheckFailure
+from grader import registry
+from grader.isolation import guard, wire
+from grader.feedback import CheckFailure, plain
 from grader.loader import LoadError, load_module, student_traceback
-from grader.runner import DRIVERS, StudentError, Submission
+from grader.runner import DRIVERS, Limits, StudentError, Submission
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one worker may use: seconds per request, and memory on top of what torch itself takes."""
-
-    call_timeout_s: float = 20.0
-    memory_mb: int = 2048
+KIT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def preload() -> None:
@@ -46,7 +38,7 @@ def preload() -> None:
     importlib.import_module("grader.drivers")
     for exercise in registry.EXERCISES:
         importlib.import_module(exercise.check_module)
-    leaked = sorted(m for m in sys.modules if m.split(".", 1)[0] in sandbox.FORBIDDEN_PACKAGES)
+    leaked = sorted(m for m in sys.modules if m.split(".", 1)[0] in guard.FORBIDDEN_PACKAGES)
     if leaked:  # a check module read ``ref`` at import time: that would hand the answers to the worker
         raise RuntimeError(f"a worker must not hold the reference, but these modules are imported: {leaked}")
 
@@ -101,7 +93,7 @@ def _set_up(target: str, limits: Limits, use_cuda: bool) -> None:
     os.environ["TMPDIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch)
     tempfile.tempdir = str(scratch)
     os.chdir(scratch)
-    sandbox.install(KIT_ROOT, Path(target), scratch)
+    guard.install(KIT_ROOT, Path(target), scratch)
 
 
 def _handle(student: Submission, request: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +114,9 @@ def _handle(student: Submission, request: dict[str, Any]) -> dict[str, Any]:
 def _failure(err: CheckFailure) -> dict[str, Any]:
     return {
         "problem": str(err.problem),
-        "example": wire.plain(err.example),
-        "expected": wire.plain(err.expected),
-        "actual": wire.plain(err.actual),
+        "example": plain(err.example),
+        "expected": plain(err.expected),
+        "actual": plain(err.actual),
         "detail": str(err.detail),
     }
 
@@ -143,7 +135,7 @@ def _safe_str(err: BaseException) -> str:
 
 
 def _reply(conn: Connection, reply: dict[str, Any]) -> None:
-    reply["violations"] = list(sandbox.VIOLATIONS)
+    reply["violations"] = list(guard.VIOLATIONS)
     try:
         payload = wire.encode_reply(reply)
     except wire.NotData as err:
@@ -156,13 +148,13 @@ def _reply(conn: Connection, reply: dict[str, Any]) -> None:
                 "actual": None,
                 "detail": str(err),
             },
-            "violations": list(sandbox.VIOLATIONS),
+            "violations": list(guard.VIOLATIONS),
         }
         payload = wire.encode_reply(reply)
     except Exception:  # noqa: BLE001 - e.g. a tensor whose storage cannot be serialised
         reply = {"failure": {"problem": "返り値を送れません / the result cannot be sent back", "example": {},
                              "expected": None, "actual": None, "detail": traceback.format_exc(limit=1)},
-                 "violations": list(sandbox.VIOLATIONS)}  # fmt: skip
+                 "violations": list(guard.VIOLATIONS)}  # fmt: skip
         payload = wire.encode_reply(reply)
     conn.send_bytes(payload)
 

@@ -3,7 +3,7 @@
 The grading process draws examples, computes the reference results, compares and
 scores; it never imports a submission. An :class:`IsolatedRunner` gives the checks
 the same :class:`~grader.runner.Submission` interface as the in-process runner, but
-each call is a round trip to a worker (:mod:`grader.worker`) that holds one exercise
+each call is a round trip to a worker (:mod:`grader.isolation.worker`) that holds one exercise
 file. Workers are forked from a fork server that imported torch once (and has not
 initialised CUDA), so a fresh worker costs milliseconds, not an ``import torch``.
 
@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from grader import devices, wire
+from grader import devices
+from grader.isolation import wire
 from grader.errors import GraderError
 from grader.feedback import CheckFailure
 from grader.loader import LoadError, find_source
 from grader.registry import Exercise
 from grader.runner import StudentError, builtin_exception, driver_key
-from grader.worker import Limits
+from grader.runner import Limits
 
 #: Seconds a new worker may take to start and load the student's file.
 START_TIMEOUT_S = 60.0
@@ -42,7 +43,7 @@ def context() -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["grader.worker_preload"])
+        _context.set_forkserver_preload(["grader.isolation.preload"])
     return _context
 
 
@@ -81,7 +82,7 @@ class Worker:
     """
 
     def __init__(self, target: Path, exercise: Exercise, limits: Limits, use_cuda: bool) -> None:
-        from grader import worker
+        from grader.isolation import worker
 
         self.limits = limits
         try:
@@ -99,7 +100,7 @@ class Worker:
         self.hello = self._receive(START_TIMEOUT_S, what=f"{exercise.filename} の読み込み / loading {exercise.filename}")
 
     def _set_up(self, exercise: Exercise, use_cuda: bool) -> None:
-        """Wait for the worker's set-up report (see :func:`grader.worker.serve`): any failure there is the kit's."""
+        """Wait for the worker's set-up report (see :func:`grader.isolation.worker.serve`): any failure there is the kit's."""
         where = f"a worker for {exercise.id}" + (" (CUDA)" if use_cuda else "")
         if not self._conn.poll(START_TIMEOUT_S):
             self.kill()

@@ -6,7 +6,7 @@ and writes, for each student, ``OUT_DIR/<student_id>/results.json`` (Gradescope 
 and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
 
 - Each submission is graded by :func:`grade_submission` in a pool process that
-  imported torch once; its code runs in isolated workers (:mod:`grader.isolation`).
+  imported torch once; its code runs in isolated workers (:mod:`grader.isolation.runner`).
 - The executor is a parameter: a local process pool by default, or a Dask cluster
   (``--dask-scheduler``) through ``distributed.Client.get_executor()``.
 - Only this process writes into OUT_DIR, each file atomically. A student whose
@@ -39,9 +39,9 @@ from typing import Any
 
 from grader import registry
 from grader.loader import LoadError, find_source
-from grader.worker import Limits
+from grader.runner import Limits
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = "results.json"
 FEEDBACK = "feedback.txt"
 GRADES = "grades.csv"
@@ -132,7 +132,7 @@ def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
     from rich.console import Console
 
     from grader import report
-    from grader.cli import grade
+    from grader.session import grade
 
     exercises = [registry.find(e) for e in settings.exercises]
     extra = ["--isolate", "--call-timeout", str(settings.limits.call_timeout_s), "--worker-memory", str(settings.limits.memory_mb)]

@@ -17,13 +17,11 @@ from typing import Any
 
 import torch
 
-from grader.feedback import describe
+from grader.feedback import PLAIN
 
 #: Replies larger than this are refused (a submission must not exhaust the grader's memory).
 MAX_REPLY_BYTES = 256 * 2**20
 
-#: Values a reply may hold (containers of these included).
-PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
 
 
 class NotData(Exception):
@@ -90,19 +88,6 @@ def decode_reply(payload: bytes) -> dict[str, Any]:
         raise NotData(f"a reply must be a dict, got {type(reply).__name__}")
     _check_plain(reply, "reply")
     return reply
-
-
-def plain(value: Any) -> Any:
-    """``value`` with anything that is not data replaced by its description (for failure messages)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach() if type(value) in (torch.Tensor, torch.nn.Parameter) else describe(value)
-    if isinstance(value, PLAIN):
-        return value
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return describe(value)
 
 
 def _check_plain(value: Any, where: str) -> None:

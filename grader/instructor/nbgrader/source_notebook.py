@@ -2,7 +2,7 @@
 
 - a markdown prompt (read-only), from the stub's docstring, in Japanese and English;
 - the solution cell: the stub with the model answer between SOLUTION markers
-  (:mod:`grader.solution_code`);
+  (:mod:`grader.instructor.nbgrader.solution_code`);
 - one autograded test cell per check (locked, ``grade_id`` = ``<short>_<check name>``,
   the check's points), calling :func:`grader.notebook.run_check`. A check that needs
   ``reference/`` (the answers) sits between HIDDEN TESTS markers: the release shows only
@@ -20,11 +20,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from grader.checklist import Check, checks
+from grader.notebook import Check, checks
 from grader.registry import Exercise
-from grader.solution_code import solution_cell
+from grader.instructor.nbgrader.solution_code import solution_cell
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_VERSION = 3
 
 HOW_TO = (

@@ -1,7 +1,7 @@
 """``python -m grader release OUT_DIR``: the folder handed to students, with no answers in it.
 
-A release holds the stubs (``exercises/``), the public grader (``grader/``: the checks, the
-pytest plugin, the report; no instructor-only tools), a recorded oracle bank
+A release holds the stubs (``exercises/``), the public grader (``grader/``: the engine
+and its isolation layer, never ``grader/instructor/``), a recorded oracle bank
 (``grader/oracle_bank.pt``, see grader/bank.py), a README for students and a
 pyproject.toml whose pytest configuration makes a bare ``pytest`` grade ``exercises/``.
 It holds no ``solutions/``, no ``reference/`` and no ``tests/`` (mutants are answers
@@ -14,7 +14,6 @@ than the grading profile's), and every oracle call's result is kept by its key.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import shutil
 from collections import Counter, defaultdict
@@ -26,15 +25,10 @@ from rich.console import Console
 
 from grader import bank, oracle, profiles, registry
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[2]
 GRADER_DIR = KIT_ROOT / "grader"
-TEMPLATE_DIR = GRADER_DIR / "release_template"
-
-#: Where the grader's import graph starts: what ``python -m grader``, ``pytest`` and the workers load.
-ROOTS = ("__init__", "__main__", "cli", "conftest", "plugin", "worker_preload")
-
-#: Instructor tools: never copied, never followed (the CLI imports them only for their own subcommands).
-INSTRUCTOR_ONLY = frozenset({"release", "batch", "plots", "course", "gradebook"})
+INSTRUCTOR_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = INSTRUCTOR_DIR / "release_template"
 
 
 class ReleaseError(RuntimeError):
@@ -84,7 +78,7 @@ class Summary:
 
 def build(out: Path) -> Summary:
     """Build the student release in ``out`` (which must be new or empty)."""
-    from grader.cli import grade  # the CLI imports this module for its subcommand
+    from grader.session import grade
 
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -128,62 +122,16 @@ def _copy_exercises(out: Path) -> list[str]:
 
 
 def _copy_grader(out: Path) -> list[str]:
-    """The public grader: every module the roots and the check modules import, instructor tools left out."""
+    """The public grader: every module of ``grader/`` except the instructor's tools (``grader/instructor/``)."""
     copied = []
-    for name in sorted(public_modules()):
-        source = GRADER_DIR / (name.replace(".", "/") + ".py")
+    for source in sorted(GRADER_DIR.rglob("*.py")):
+        if INSTRUCTOR_DIR in source.parents or "__pycache__" in source.parts:
+            continue
         target = out / "grader" / source.relative_to(GRADER_DIR)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         copied.append(str(target.relative_to(out)))
     return copied
-
-
-def public_modules() -> set[str]:
-    """The grader's modules a release needs (``"cli"``, ``"checks.test_ex1_last_token"``, ...).
-
-    Follows every ``grader.*`` import from :data:`ROOTS` and the check modules, but not into
-    :data:`INSTRUCTOR_ONLY`, unless a module imports one at import time: then the grader
-    cannot be imported without it, and it comes with what it imports at import time only
-    (see :func:`pulled_in`).
-    """
-    checks = ["checks.__init__", *(f"checks.test_{ex.id}" for ex in registry.EXERCISES)]
-    todo, seen = [*ROOTS, *checks], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for imported, top_level in _grader_imports(GRADER_DIR / (name.replace(".", "/") + ".py")):
-            if (imported in INSTRUCTOR_ONLY or name in INSTRUCTOR_ONLY) and not top_level:
-                continue  # an instructor tool, imported when its own command runs
-            todo.append(imported)
-    return seen
-
-
-def pulled_in() -> list[str]:
-    """Instructor-only modules a release holds because a public module imports them at import time."""
-    return sorted(INSTRUCTOR_ONLY & public_modules())
-
-
-def _grader_imports(path: Path) -> list[tuple[str, bool]]:
-    """``(module, at module level?)`` for each grader module ``path`` imports (``grader.x`` -> ``"x"``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    top = {id(node) for node in tree.body}
-    found = []
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "grader":
-                names = [alias.name for alias in node.names]
-            elif node.module.startswith("grader."):
-                names = [node.module.removeprefix("grader.")]
-        elif isinstance(node, ast.Import):
-            names = [a.name.removeprefix("grader.") for a in node.names if a.name.startswith("grader.")]
-        for name in names:
-            if (GRADER_DIR / (name.replace(".", "/") + ".py")).is_file():
-                found.append((name, id(node) in top))
-    return found
 
 
 def _write_templates(out: Path) -> list[str]:
@@ -208,8 +156,6 @@ def describe(summary: Summary) -> str:
     ]
     for ex, calls in summary.calls.items():
         lines.append(f"  {ex}: {calls} oracle calls, {summary.entries.get(ex, 0)} recorded results")
-    for name in pulled_in():
-        lines.append(f"note: grader/{name}.py is in the release: the grader imports it at import time")
     return "\n".join(lines)
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import registry
-from grader.checklist import Check, checks
-from grader.gradebook import PASSED, Course
+from grader.notebook import Check, checks
+from grader.instructor.nbgrader.gradebook import PASSED, Course
 
 
 def write(course: Course, student: str, folder: Path, results: dict[str, Any], graded: list[registry.Exercise],

@@ -1,14 +1,14 @@
 """``python -m grader nbgrader COURSE_DIR``: a ready nbgrader course for the chapter's exercises.
 
 Writes ``COURSE_DIR/nbgrader_config.py`` and ``COURSE_DIR/source/<assignment>/<id>.ipynb``
-for each exercise (:mod:`grader.source_notebook`). Then, in COURSE_DIR, the usual cycle:
+for each exercise (:mod:`grader.instructor.nbgrader.source_notebook`). Then, in COURSE_DIR, the usual cycle:
 ``nbgrader generate_assignment <assignment>``, collect submissions into
 ``submitted/<student>/<assignment>/``, ``nbgrader autograde <assignment>`` (or
 ``python -m grader batch --nbgrader COURSE_DIR --assignment <assignment>``),
 ``nbgrader generate_feedback <assignment>``, ``nbgrader export``.
 
 The config makes three choices (each explained in the file it writes):
-solution regions outside functions leave a comment, not ``raise`` (grader/nbgrader_clear.py);
+solution regions outside functions leave a comment, not ``raise`` (grader/instructor/nbgrader/clear_solutions.py);
 feedback hides the hidden tests' source; a cell may run for up to 10 minutes.
 """
 
@@ -23,13 +23,13 @@ from grader.report import write_text_atomic
 CONFIG = "nbgrader_config.py"
 MARKER = "# Written by `python -m grader nbgrader`"
 
-CONFIG_TEXT = MARKER + ''' (grader/course.py); it rewrites this file unless you remove this line.
+CONFIG_TEXT = MARKER + ''' (grader/instructor/nbgrader/course.py); it rewrites this file unless you remove this line.
 """nbgrader configuration for the PyTorch chapter's exercises."""
 
 from nbgrader.converters import GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import ClearSolutions
 
-from grader.nbgrader_clear import ClearHiddenTestsInFeedback, ClearSolutionsByPlace
+from grader.instructor.nbgrader.clear_solutions import ClearHiddenTestsInFeedback, ClearSolutionsByPlace
 
 c = get_config()  # noqa: F821 - nbgrader provides it
 
@@ -39,7 +39,7 @@ c.CourseDirectory.course_id = "{course_id}"
 c.ClearSolutions.code_stub = {{"python": "# ここに解答を書いてください / YOUR CODE HERE\\nraise NotImplementedError()"}}
 
 # A region at module or class level (the model answer's helpers) becomes a comment, not `raise`:
-# the released cell must still define every name (grader/nbgrader_clear.py).
+# the released cell must still define every name (grader/instructor/nbgrader/clear_solutions.py).
 c.GenerateAssignment.preprocessors = [
     ClearSolutionsByPlace if p is ClearSolutions else p
     for p in GenerateAssignment.class_traits()["preprocessors"].default()
@@ -62,7 +62,7 @@ def write_course(
     """Write the config (unless the instructor's own is there) and one source notebook per exercise."""
     import nbformat
 
-    from grader import source_notebook
+    from grader.instructor.nbgrader import source_notebook
 
     if not assignment or any(ch in assignment for ch in "/\\") or assignment.startswith("."):
         raise ValueError(f"課題名 {assignment!r} は使えません / {assignment!r} is not a usable assignment name")

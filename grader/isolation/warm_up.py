@@ -1,6 +1,6 @@
 """What the fork server runs once, so that no worker pays for torch's first-use imports.
 
-Workers are forked from the fork server (:mod:`grader.worker_preload`): whatever it
+Workers are forked from the fork server (:mod:`grader.isolation.preload`): whatever it
 imported or loaded lazily (optimizers, autograd's gradcheck, dispatch modes, functorch)
 is already there in every worker, instead of costing each worker, inside a call's time
 limit, seconds of imports. Each step is named, so that ``python -m tests.gpu.fork_probe``

@@ -1,8 +1,8 @@
 """An nbgrader course as ``grader batch`` sees it: its submissions in, its gradebook out.
 
 ``python -m grader batch --nbgrader COURSE_DIR --assignment ID`` grades
-``submitted/<student>/<assignment>/<exercise>.ipynb`` with the batch runner and then
-writes each check's score into nbgrader's gradebook through nbgrader's own API
+``submitted/<student>/<assignment>/<exercise>.ipynb`` with the batch runner (see
+:mod:`grader.instructor.nbgrader.autograde`) and then this module writes each check's score into nbgrader's gradebook through nbgrader's own API
 (:class:`nbgrader.api.Gradebook`), as ``nbgrader autograde`` would: the student is
 created if new, the submission (with its ``timestamp.txt``) registered, every grade
 cell's ``auto_score`` set, solution cells left untouched commented "No response.", and
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import registry
-from grader.checklist import Check, checks
+from grader.notebook import Check, checks
 
 PASSED = "passed"
 
@@ -173,38 +173,3 @@ def _late_penalties(course: Course, gb: Any, student: str, graded: list[registry
             if penalty is not None:
                 notebook.late_submission_penalty = min(max(penalty, 0), notebook.score)
     gb.db.commit()
-
-
-def grade(
-    course: Course,
-    out: Path,
-    profile: str,
-    limits: Any,
-    executor: Any,
-    progress: Any = None,
-    *,
-    check_first: bool = True,
-) -> tuple[Path, dict[str, float]]:
-    """Grade every submission of the assignment with the batch runner, then record it in the gradebook.
-
-    Also writes the autograded notebooks (:mod:`grader.autograded`) that formgrader and
-    ``nbgrader generate_feedback`` read. Returns grades.csv's path and each student's total
-    in the gradebook. Students whose results are already in ``out`` with the same content
-    hash are not graded again, but their scores are written again (the gradebook may be new).
-    """
-    import json
-
-    from grader import autograded, batch
-
-    graded = exercises(course)
-    everyone = submissions(course)
-    settings = batch.Settings(tuple(ex.id for ex in graded), profile, limits)
-    csv_path = batch.run(
-        course.root / course.coursedir.submitted_directory, out, settings, executor, progress, everyone, check_first=check_first
-    )
-    totals = {}
-    for student, folder in everyone:
-        results = json.loads((out / student / batch.RESULTS).read_text(encoding="utf-8"))
-        totals[student] = record(course, student, folder, results, graded)
-        autograded.write(course, student, folder, results, graded, profile)
-    return csv_path, totals

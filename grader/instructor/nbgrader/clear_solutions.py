@@ -4,7 +4,7 @@ Stock nbgrader puts ``raise NotImplementedError()`` wherever a region was. Insid
 function that is the stub a student expects; at module or class level it would make
 the released cell raise before it defines anything (or make a class fail to exist).
 So a region directly inside a ``def`` gets the code stub, and a region at module or
-class level (the model answer's helpers, :mod:`grader.solution_code`) only a comment:
+class level (the model answer's helpers, :mod:`grader.instructor.nbgrader.solution_code`) only a comment:
 the released cell then reads like ``exercises/<id>.py``.
 """
 

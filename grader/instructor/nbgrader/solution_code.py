@@ -8,7 +8,7 @@ beyond the stub goes in regions of its own: extra imports stay outside the marke
 (they give nothing away), extra module-level helpers go in one region after the
 imports, extra methods and class attributes in one region at the end of their class.
 Those regions sit at module or class level, so the course's ``ClearSolutions``
-(:mod:`grader.nbgrader_clear`) leaves only a comment in their place.
+(:mod:`grader.instructor.nbgrader.clear_solutions`) leaves only a comment in their place.
 """
 
 from __future__ import annotations
