@@ -120,8 +120,13 @@ def _the_bank() -> banks.Bank:
 
 
 def current_check() -> tuple[str | None, str | None]:
-    """The check running now, as ``(test_ex1_last_token::test_last_token_values, cpu-float32)``; Nones outside pytest."""
-    found = re.match(r"(?:.*/)?([^/]+)\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$", os.environ.get("PYTEST_CURRENT_TEST", ""))
+    """The check running now, as ``(ex1_last_token::test_last_token_values, cpu-float32)``; Nones outside pytest.
+
+    Read from pytest's node id of the check, ``.../grader/checks/<exercise>/checks.py::<check>[<case>]``.
+    """
+    found = re.match(
+        r"(?:.*/)?([^/]+)/checks\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$", os.environ.get("PYTEST_CURRENT_TEST", "")
+    )
     if not found:
         return None, None
     return f"{found.group(1)}::{found.group(2)}", found.group(3)

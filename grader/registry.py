@@ -11,7 +11,7 @@ CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its file in the target folder and the module holding its checks."""
+    """One exercise: its file in the target folder and the package holding its checks (``grader/checks/<id>/``)."""
 
     id: str  # the file's stem, e.g. "ex2_swish"
     short: str  # the pytest marker and CLI short form, e.g. "ex2"
@@ -24,7 +24,7 @@ class Exercise:
 
     @property
     def check_module(self) -> str:
-        return f"grader.checks.test_{self.id}"
+        return f"grader.checks.{self.id}.checks"
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -41,7 +41,7 @@ DEFAULT_ASSIGNMENT = "pytorch_chapter"
 
 def check_file(exercise: Exercise) -> Path:
     """The file of ``exercise``'s checks, as pytest is given it."""
-    return CHECKS_DIR / f"test_{exercise.id}.py"
+    return CHECKS_DIR / exercise.id / "checks.py"
 
 
 _BY_NAME = {name: ex for ex in EXERCISES for name in (ex.id, ex.short)}
@@ -57,6 +57,5 @@ def find(name: str) -> Exercise:
 
 
 def for_check_module(module_name: str) -> Exercise:
-    """The exercise whose checks live in ``module_name`` (e.g. ``grader.checks.test_ex1_last_token``)."""
-    stem = module_name.rsplit(".", 1)[-1].removeprefix("test_")
-    return find(stem)
+    """The exercise whose checks live in ``module_name`` (e.g. ``grader.checks.ex1_last_token.checks``)."""
+    return find(module_name.split(".")[2])

@@ -624,7 +624,7 @@ DROPOUT_PROBS = (0.2, 0.5)
 
 # -- ex6: the training loop ---------------------------------------------------------------
 
-#: The small classifiers the ex6 checks train (built in grader/checks/ex6_drivers.py).
+#: The small classifiers the ex6 checks train (built in grader/checks/ex6_training_loop/drivers.py).
 NET_KINDS = ("linear", "mlp", "layernorm_mlp", "embedding")
 
 
@@ -768,7 +768,7 @@ def early_stopping_configs(draw: st.DrawFn) -> EarlyStoppingConfig:
     return EarlyStoppingConfig(draw(st.integers(1, 4)), draw(MIN_DELTAS), draw(st.sampled_from(["min", "max"])))
 
 
-#: The parts a param_groups model is made of (see ex6_drivers.zoo): what decay each parameter gets
+#: The parts a param_groups model is made of (see drivers.zoo): what decay each parameter gets
 #: depends on its registration name and its module's type, never on the names below.
 ZOO_KINDS = (
     "Linear",

@@ -162,14 +162,14 @@ def constants(source: Path, prefix: str) -> dict[str, object]:
 
 def check_names(exercise_id: str) -> set[str]:
     """The checks of an exercise: the ``test_*`` functions of its check module (read, not imported)."""
-    path = ROOT / "grader" / "checks" / f"test_{exercise_id}.py"
+    path = ROOT / "grader" / "checks" / exercise_id / "checks.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
 
 
 def check_points(exercise_id: str) -> dict[str, float]:
     """Each check's points, read from its ``@check(points, ...)`` decorator."""
-    path = ROOT / "grader" / "checks" / f"test_{exercise_id}.py"
+    path = ROOT / "grader" / "checks" / exercise_id / "checks.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     points = {}
     for node in tree.body:

@@ -31,7 +31,7 @@ calls = {}
 with oracle.listening(lambda call: calls.__setitem__(str(call.check), calls.get(str(call.check), 0) + 1)):
     results = grade(list(registry.EXERCISES), Path("solutions"), "smoke")
 checks = {
-    f"test_{c.exercise.id}::{c.name}": {"declared": c.info.needs_reference, "full": c.score == c.max_score}
+    f"{c.exercise.id}::{c.name}": {"declared": c.info.needs_reference, "full": c.score == c.max_score}
     for e in results.exercises
     for c in e.checks
 }

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from grader import strategies as S
-from grader.checks.ex6_setup import (
+from grader.checks.ex6_training_loop.builders import (
     BagOfEmbeddings,
     EpochLoader,
     Factors,

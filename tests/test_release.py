@@ -174,16 +174,16 @@ def test_replay_miss_inside_hypothesis_rejects_the_example(tmp_path, monkeypatch
 
 def test_replay_skips_a_case_never_recorded(tmp_path, monkeypatch):
     recorder = Recorder()
-    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/test_ex9_x.py::test_y[cpu-float32] (call)")
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/ex9_x/checks.py::test_y[cpu-float32] (call)")
     with oracle.listening(recorder):
         doubled(torch.tensor([1.0]))
     path = tmp_path / "bank.pt"
     bank.save(path, recorder.entries, recorder.cases, {"name": "test"})
     monkeypatch.setenv(oracle.BANK_ENV, str(path))
-    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/test_ex9_x.py::test_y[cuda-float16] (call)")
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/ex9_x/checks.py::test_y[cuda-float16] (call)")
     with pytest.raises(pytest.skip.Exception):
         doubled(torch.tensor([1.0], dtype=torch.float16))
-    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/test_ex9_x.py::test_y[cuda-float32] (call)")
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "grader/checks/ex9_x/checks.py::test_y[cuda-float32] (call)")
     with pytest.raises(oracle.OracleMiss):  # the CPU twin was recorded: a miss there is an error
         doubled(torch.tensor([7.0]))
 
@@ -313,7 +313,7 @@ def test_release_holds_stubs_public_grader_and_bank_only(release):
     assert sorted(p.name for p in release.iterdir()) == ["README.md", "exercises", "grader", "pyproject.toml"]
     for ex in registry.EXERCISES:  # the stubs as they are, and every exercise's checks
         assert (release / "exercises" / ex.filename).read_bytes() == (ROOT / "exercises" / ex.filename).read_bytes()
-        assert (release / "grader" / "checks" / f"test_{ex.id}.py").is_file()
+        assert (release / "grader" / "checks" / ex.id / "checks.py").is_file()
     files = [p.relative_to(release) for p in release.rglob("*") if p.is_file()]
     answers = {p.name for folder in ("solutions", "reference") for p in (ROOT / folder).glob("*.py")} - {"__init__.py"}
     for path in files:

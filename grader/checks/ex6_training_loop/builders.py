@@ -1,7 +1,7 @@
 """What exercise 6's checks build: small seeded nets, optimizers, schedulers, loaders, and instruments.
 
-Shared by the drivers (``ex6_drivers.py``, where the student's loop runs) and by the oracle
-calls of ``test_ex6_training_loop.py`` (where the reference's runs): both build the very
+Shared by the drivers (``drivers.py``, where the student's loop runs) and by the oracle
+calls of ``checks.py`` (where the reference's runs): both build the very
 same objects from the same plain data. Nothing here touches ``reference`` or the student's code.
 
 Instruments: :func:`watch` (a forward hook: the mode, whether a graph is built, and a

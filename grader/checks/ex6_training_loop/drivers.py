@@ -1,10 +1,10 @@
 """Exercise 6's drivers: where the student's training loop runs.
 
 Each driver (``@driver``) builds a small seeded net, an optimizer and a loader
-(``ex6_setup.py``), hands them to the student's code, and returns plain data: the weights
+(``builders.py``), hands them to the student's code, and returns plain data: the weights
 afterwards, what the code returned, and what the instruments saw. Drivers run where the
 student's code runs (this process, or an isolated worker) and never touch ``reference``;
-the checks in ``test_ex6_training_loop.py`` compare what they return.
+the checks in ``checks.py`` compare what they return.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from grader import strategies as S
-from grader.checks.ex6_setup import (
+from grader.checks.ex6_training_loop.builders import (
     ScriptedStopper,
     build_net,
     holds_graph,

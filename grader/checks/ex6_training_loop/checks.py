@@ -8,7 +8,7 @@ checks compare the student's loop with itself (accumulated micro-batches against
 batch, stale gradients against clean ones) or watch it with instruments (how long each
 micro-batch's graph lives, when the scheduler steps, the mode of each forward).
 
-The student's code runs in the drivers of ``ex6_drivers.py``; the reference's in the
+The student's code runs in the drivers of ``drivers.py``; the reference's in the
 oracle calls at the end of this file, which build the same nets, optimizers and loaders
 from the same plain data. Everything is compared here, in the grading process.
 
@@ -28,7 +28,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from grader import strategies as S
-from grader.checks.ex6_drivers import (
+from grader.checks.ex6_training_loop.drivers import (
     bad_call,
     early_stopping_resumed,
     early_stopping_walk,
@@ -45,7 +45,7 @@ from grader.checks.ex6_drivers import (
     windows_and_big_batches,
     with_stale_gradients,
 )
-from grader.checks.ex6_setup import (
+from grader.checks.ex6_training_loop.builders import (
     ScriptedStopper,
     build_net,
     describe_net,

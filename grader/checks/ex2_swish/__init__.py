@@ -1,0 +1,1 @@
+"""Exercise ex2 (Swish with custom autograd): its checks (checks.py) and what they need."""

@@ -1,0 +1,1 @@
+"""Exercise ex3 (Residual MLP): its checks (checks.py) and what they need."""
