@@ -122,14 +122,16 @@ def _the_bank() -> banks.Bank:
 def current_check() -> tuple[str | None, str | None]:
     """The check running now, as ``(ex1_last_token::test_last_token_values, cpu-float32)``; Nones outside pytest.
 
-    Read from pytest's node id of the check, ``.../grader/checks/<exercise>/checks.py::<check>[<case>]``.
+    Read from pytest's node id of the check, ``.../grader/checks/<exercise>/checks.py::<check>[<case>]``
+    (any other test file ``.../<name>.py::<test>`` reads as ``<name>::<test>``).
     """
     found = re.match(
-        r"(?:.*/)?([^/]+)/checks\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$", os.environ.get("PYTEST_CURRENT_TEST", "")
+        r"(?:.*/)?(?:([^/]+)/checks|([^/]+))\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$",
+        os.environ.get("PYTEST_CURRENT_TEST", ""),
     )
     if not found:
         return None, None
-    return f"{found.group(1)}::{found.group(2)}", found.group(3)
+    return f"{found.group(1) or found.group(2)}::{found.group(3)}", found.group(4)
 
 
 # -- calls ----------------------------------------------------------------------------------------
