@@ -49,6 +49,7 @@ def test_stubs_get_zero_on_every_check(stub_results):
     assert "not implemented yet" in stub_results["tests"][0]["output"]
 
 
+@pytest.mark.slow  # every exercise in workers; tests/test_grader_errors.py keeps the isolated path in the fast loop
 @pytest.mark.parametrize("folder, full_marks", [("solutions", True), ("exercises", False)])
 def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full_marks, tmp_path):
     """The same checks with the code in worker processes, as ``batch`` grades."""

@@ -88,6 +88,7 @@ def batch_args(submissions: Path, out: Path, *extra: str) -> list[str]:
     return ["batch", str(submissions), "--out", str(out), "--exercises", "ex1", "--workers", "1", "--profile", "smoke", *extra]
 
 
+@pytest.mark.slow  # two batches each; test_a_broken_kit_scores_no_one holds the same faults in the fast loop
 @pytest.mark.parametrize("fault", ["worker_dies", "pool"])
 def test_batch_writes_no_score_for_a_broken_kit_and_a_rerun_grades_again(fault: str, tmp_path: Path) -> None:
     submissions, out = _class(tmp_path / "submissions"), tmp_path / "out"
