@@ -126,7 +126,7 @@ def current_check() -> tuple[str | None, str | None]:
     (any other test file ``.../<name>.py::<test>`` reads as ``<name>::<test>``).
     """
     found = re.match(
-        r"(?:.*/)?(?:([^/]+)/checks|([^/]+))\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$",
+        r"(?:.*?/)?(?:([^/]+)/checks|([^/]+))\.py::([^\[\s]+)(?:\[(.*)\])? \(\w+\)$",
         os.environ.get("PYTEST_CURRENT_TEST", ""),
     )
     if not found:

@@ -65,9 +65,17 @@ def test_checks_declared_with_reference_make_oracle_calls(traced):
     assert wrong == [], "declared needs_reference=True, but never called the reference"
 
 
-@pytest.mark.parametrize("path", sorted(CHECKS.glob("test_*.py")), ids=lambda p: p.stem)
+#: Every module of every exercise's checks package (checks, drivers, oracles, ...).
+CHECK_MODULES = sorted(CHECKS.glob("*/*.py"))
+
+
+def test_every_checks_package_is_read():
+    assert {registry.check_file(ex) for ex in registry.EXERCISES} <= set(CHECK_MODULES)
+
+
+@pytest.mark.parametrize("path", CHECK_MODULES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_check_modules_reach_the_reference_only_through_the_oracle(path):
-    """No ``import reference`` / ``from reference ...`` in a check module: only ``reference("topic")``."""
+    """No ``import reference`` / ``from reference ...`` in a check package's module: only ``reference("topic")``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     direct = [
         node.lineno

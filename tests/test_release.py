@@ -408,3 +408,18 @@ def test_a_new_student_sets_up_the_release_and_gets_graded(release, tmp_path_fac
         tests = json.loads(out.read_text(encoding="utf-8"))["tests"]
         failed = {t["tags"][2] for t in tests if t["score"] < t["max_score"]}
         assert failed == expected_failures(mutant, cuda=False), [t["output"][:500] for t in tests if t["output"]]
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        ("grader/checks/ex1_last_token/checks.py::test_x[cpu-float32] (call)", ("ex1_last_token::test_x", "cpu-float32")),
+        ("/home/s/kit/grader/checks/ex5_transformer/checks.py::test_y (call)", ("ex5_transformer::test_y", None)),
+        ("tests/test_release.py::test_z (setup)", ("test_release::test_z", None)),
+        ("", (None, None)),
+    ],
+)
+def test_the_current_check_is_named_by_its_exercise(node, expected, monkeypatch):
+    """Bank entries are kept per exercise and check: two exercises' checks of one name must not share a key."""
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", node)
+    assert oracle.current_check() == expected
