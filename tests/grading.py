@@ -161,21 +161,28 @@ def constants(source: Path, prefix: str) -> dict[str, object]:
 
 
 def check_names(exercise_id: str) -> set[str]:
-    """The checks of an exercise: the ``test_*`` functions of its check module (read, not imported)."""
+    """The checks of an exercise: the ``test_*`` functions its check module defines or imports from its
+    section modules (read, not imported)."""
     path = ROOT / "grader" / "checks" / exercise_id / "checks.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return {name for name in names if name.startswith("test_")}
 
 
 def check_points(exercise_id: str) -> dict[str, float]:
-    """Each check's points, read from its ``@check(points, ...)`` decorator."""
-    path = ROOT / "grader" / "checks" / exercise_id / "checks.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """Each check's points, read from its ``@check(points, ...)`` decorator (in whichever module of the package)."""
+    names = check_names(exercise_id)
     points = {}
-    for node in tree.body:
-        for decorator in getattr(node, "decorator_list", []):
-            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "check":
-                points[node.name] = float(ast.literal_eval(decorator.args[0]))
+    for path in sorted((ROOT / "grader" / "checks" / exercise_id).glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            for decorator in getattr(node, "decorator_list", []):
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "check" and node.name in names:
+                    points[node.name] = float(ast.literal_eval(decorator.args[0]))
     return points
 
 

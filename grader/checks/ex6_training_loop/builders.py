@@ -1,8 +1,8 @@
 """What exercise 6's checks build: small seeded nets, optimizers, schedulers, loaders, and instruments.
 
 Shared by the drivers (``drivers.py``, where the student's loop runs) and by the oracle
-calls of ``checks.py`` (where the reference's runs): both build the very
-same objects from the same plain data. Nothing here touches ``reference`` or the student's code.
+calls of ``oracles.py`` (where the reference's runs): both build the very same objects
+from the same plain data. Nothing here touches ``reference`` or the student's code.
 
 Instruments: :func:`watch` (a forward hook: the mode, whether a graph is built, and a
 token that lives exactly as long as each micro-batch's graph), :class:`RecordingScheduler`
@@ -150,6 +150,12 @@ def setup(spec: S.NetSpec, config: S.TrainConfig, device: str, dtype: torch.dtyp
 def options(config: S.TrainConfig, scheduler: Any) -> dict[str, Any]:
     """train_epoch's keyword arguments for ``config``."""
     return dict(scheduler=scheduler, max_grad_norm=config.max_grad_norm, accumulation_steps=config.accumulation_steps)
+
+
+def fit_setup(spec: S.NetSpec, plan: S.FitPlan, config: S.TrainConfig, device: str, dtype: torch.dtype) -> tuple:
+    """``(net, train batches, validation loader, optimizer, scheduler)`` for one fit."""
+    net, optimizer, scheduler = setup(spec, config, device, dtype)
+    return net, make_loader(spec, plan.train, dtype), val_loader(spec, plan, dtype), optimizer, scheduler
 
 
 # -- instruments --------------------------------------------------------------------------------

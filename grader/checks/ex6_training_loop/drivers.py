@@ -4,7 +4,7 @@ Each driver (``@driver``) builds a small seeded net, an optimizer and a loader
 (``builders.py``), hands them to the student's code, and returns plain data: the weights
 afterwards, what the code returned, and what the instruments saw. Drivers run where the
 student's code runs (this process, or an isolated worker) and never touch ``reference``;
-the checks in ``checks.py`` compare what they return.
+the checks (the section modules that ``checks.py`` lists) compare what they return.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from grader import strategies as S
 from grader.checks.ex6_training_loop.builders import (
     ScriptedStopper,
     build_net,
+    fit_setup,
     holds_graph,
     loss_fn,
     make_loader,
@@ -29,13 +30,11 @@ from grader.checks.ex6_training_loop.builders import (
     probe_net,
     setup,
     state_of,
-    val_loader,
     watch,
     zoo,
 )
-from grader.feedback import CheckFailure, fail
+from grader.feedback import CheckFailure, fail, plain
 from grader.runner import driver
-from grader.feedback import plain
 
 
 def calling(student: Any, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -336,12 +335,6 @@ def early_stopping_resumed(student: Any, config: S.EarlyStoppingConfig, before: 
 
 
 # -- drivers: fit --------------------------------------------------------------------------------------
-
-
-def fit_setup(spec: S.NetSpec, plan: S.FitPlan, config: S.TrainConfig, device: str, dtype: torch.dtype) -> tuple:
-    """``(net, train batches, validation loader, optimizer, scheduler)`` for one fit."""
-    net, optimizer, scheduler = setup(spec, config, device, dtype)
-    return net, make_loader(spec, plan.train, dtype), val_loader(spec, plan, dtype), optimizer, scheduler
 
 
 @driver
