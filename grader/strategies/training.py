@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from grader.strategies.common import SEEDS, sizes
 
-#: The small classifiers the ex6 checks train (built in grader/checks/ex6_training_loop/drivers.py).
+#: The small classifiers the ex6 checks train (built in grader/checks/ex6_training_loop/builders.py).
 NET_KINDS = ("linear", "mlp", "layernorm_mlp", "embedding")
 
 
