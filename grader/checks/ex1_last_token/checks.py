@@ -1,6 +1,16 @@
-"""Exercise 1: the last real token of each padded sequence (ex1_last_token.py).
+"""Exercise 1: the last real token of each padded sequence (ex1_last_token.py), check by check in the contract's order.
 
-Each check below is one property from the exercise's contract.
+Each check below is one property from the exercise's contract:
+
+- ``last_token(hidden, lengths)``: the value ``hidden[b, lengths[b] - 1]`` (exactly, in the
+  input's dtype and device); gradients flow to exactly the selected positions; ValueError
+  for invalid input; vectorised (the number of tensor operations does not grow with B or T).
+- ``last_token_masked(hidden, mask)``: the rightmost real token for right, left and gapped
+  padding; the same gradient, ValueError and vectorisation properties.
+
+Expected values come from ``reference/tensor_ops.py`` (``oracles.py``); the student's functions
+are differentiated and their operators counted by the shared drivers (``drivers.py``), and an
+operator count is believed only with a correct value (``comparisons.py``).
 """
 
 from __future__ import annotations
@@ -10,15 +20,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader import strategies as S
-from grader.compare import assert_credited_with_values, assert_matches, assert_op_count_constant, assert_raises, assert_true
+from grader.checks.ex1_last_token.comparisons import assert_gradient_routed, counted
+from grader.checks.ex1_last_token.drivers import vjp
+from grader.checks.ex1_last_token.oracles import ref
+from grader.compare import assert_matches, assert_op_count_constant, assert_raises
 from grader.devices import on_devices, on_each_device
-from grader.drivers import op_counts, vjp
-from grader.feedback import fail
-from grader.oracle import reference
 from grader.spec import check, titles
-
-ref = reference("tensor_ops")
-
 
 # -- last_token(hidden, lengths) ------------------------------------------------------
 
@@ -107,7 +114,9 @@ def test_last_token_vectorized(student, device):
         generator = torch.Generator().manual_seed(B * T)  # a failure must show the same example every time
         hidden = torch.randn(B, T, 4, generator=generator).to(device)
         lengths = torch.randint(1, T + 1, (B,), generator=generator).to(device)
-        return counted(student, "last_token", hidden, lengths, expected=ref.last_token(hidden, lengths))
+        expected = ref.last_token(hidden, lengths)
+        values_check = titles(test_last_token_values)
+        return counted(student, "last_token", hidden, lengths, expected=expected, values_check=values_check)
 
     assert_op_count_constant(count, what="last_token")
 
@@ -198,52 +207,8 @@ def test_last_token_masked_vectorized(student, device):
         hidden = torch.randn(B, T, 4, generator=generator).to(device)
         mask = (torch.rand(B, T, generator=generator) < 0.5).to(device)
         mask[:, 0] = True  # every row has a real token
-        return counted(student, "last_token_masked", hidden, mask, expected=ref.last_token_masked(hidden, mask))
+        expected = ref.last_token_masked(hidden, mask)
+        values_check = titles(test_last_token_masked_values)
+        return counted(student, "last_token_masked", hidden, mask, expected=expected, values_check=values_check)
 
     assert_op_count_constant(count, what="last_token_masked")
-
-
-# -- shared assertions ---------------------------------------------------------------------
-
-
-def counted(student, name: str, hidden: torch.Tensor, index: torch.Tensor, *, expected: torch.Tensor) -> int:
-    """How many aten operators ``student.<name>(hidden, index)`` dispatched, provided its result is right.
-
-    The count is taken where the student's code runs, so it is only believed together
-    with a correct value, compared here.
-    """
-    [(out, ops)] = student.run(op_counts, name, [(hidden, index)])
-    values_check = titles(test_last_token_values if name == "last_token" else test_last_token_masked_values)
-    example = dict(hidden=hidden, index=index)
-    assert_credited_with_values(out, expected, what=f"{name}(...)", values_check=values_check, example=example, exact=True)
-    return ops
-
-
-def assert_gradient_routed(
-    result: dict, hidden: torch.Tensor, upstream: torch.Tensor, *, what: str, example: dict
-) -> None:
-    """d(out)/d(hidden) is the identity from each output row to the one hidden row it equals.
-
-    ``result`` is what :func:`grader.drivers.vjp` gave back for ``upstream``. The positions
-    are the ones the student's own output came from, so a wrong choice of position costs
-    the values check, not this one.
-    """
-    out = result["out"]
-    assert_true(
-        isinstance(out, torch.Tensor) and out.shape == hidden.shape[::2] and result["connected"],
-        f"{what} の結果が hidden とつながっていません / the result of {what} is not connected to hidden "
-        "(requires_grad=False, or the wrong shape)",
-        example=example,
-    )
-    (grad,) = result["grads"]
-    if grad is None:
-        raise fail(f"{what} から hidden へ勾配が流れません / no gradient flows from {what} to hidden", example=example)
-    expected = torch.zeros_like(hidden)
-    for b in range(hidden.shape[0]):
-        same = (hidden[b] == out[b]).all(dim=-1).nonzero().flatten().tolist()
-        if not same:
-            raise fail(f"{what} の行 {b} が hidden のどの位置とも一致しません / row {b} of {what} is none of hidden's rows", example=example)
-        # if hidden repeats a row, the gradient may go to any one copy of it
-        t = next((t for t in same if grad[b, t].abs().sum() > 0), same[-1])
-        expected[b, t] = upstream[b]
-    assert_matches(grad, expected, what=f"d {what} / d hidden", example=example, exact=True)

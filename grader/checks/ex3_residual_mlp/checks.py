@@ -1,14 +1,24 @@
-"""Exercise 3: a depth-variable residual MLP with dropout (ex3_residual_mlp.py).
+"""Exercise 3: a depth-variable residual MLP with dropout (ex3_residual_mlp.py), check by check in the contract's order.
 
-Each check below is one property from the exercise's contract. Value checks build the
-reference here with random weights (LayerNorm's included) and hand its state_dict to a
-driver, which builds the student's model with the same config, loads the state with
-strict=True and returns the model's outputs; the check compares them with the
-reference's. Checks of a property the student's model has on its own (train mode
-without dropout equals eval, a zeroed block is the identity, gradients are those of the
-forward) use only the student's model, so a wrong forward costs the value checks and
-not these. The drivers (at the end of this file) run wherever the student's code runs
-(this process, or an isolated worker); everything they return is compared here.
+Each check below is one property from the exercise's contract:
+
+- Structure: the state_dict has the reference's names and shapes (it loads strictly).
+- Values: in eval mode the output matches the reference; in training mode, under the same
+  seed, too (the same dropout masks); with dropout=0 training mode equals eval mode; a
+  block whose fc2 is zeroed is the identity; any activation (one instance per block) works.
+- Gradients: they reach every parameter, with the values the forward implies (gradcheck).
+- Arguments: ValueError for a negative depth, a size <= 0, or dropout outside [0, 1).
+
+Value checks build the reference with random weights (LayerNorm's included; ``oracles.py``)
+and hand its state_dict to a driver (``drivers.py``), which builds the student's model with the
+same config, loads the state with strict=True and returns the model's outputs; the check
+compares them with the reference's. Checks of a property the student's model has on its own
+(train mode without dropout equals eval, a zeroed block is the identity, gradients are those
+of the forward) use only the student's model, so a wrong forward costs the value checks and
+not these. Both sides get the same random weights and dropout masks (``seeding.py``); the
+activations handed to the model are in ``activations.py``, strict loading in ``loading.py``.
+The drivers run wherever the student's code runs (this process, or an isolated worker);
+everything they return is compared here.
 
 Half precision: the value checks run in float32/float64 only (also on CUDA). In a chain of
 Linear layers and LayerNorms, one different rounding (say ``h @ W.T + b`` against the fused
@@ -22,7 +32,6 @@ would lose points by chance.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,55 +41,24 @@ from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
 from grader import strategies as S
+from grader.checks.ex3_residual_mlp.activations import ACTIVATIONS
+from grader.checks.ex3_residual_mlp.drivers import (
+    construct,
+    eval_outputs,
+    functional_forward,
+    parameter_gradients,
+    state_dict_structure,
+    train_and_eval_outputs,
+    train_output,
+    zeroed_block_outputs,
+)
+from grader.checks.ex3_residual_mlp.loading import REFERENCE_WEIGHTS, load_failure
+from grader.checks.ex3_residual_mlp.oracles import reference_eval, reference_structure, reference_train
 from grader.compare import assert_matches, assert_raises, assert_true
 from grader.devices import on_devices, on_each_device
-from grader.feedback import CheckFailure, fail
+from grader.feedback import fail
 from grader.gradients import NOT_REENTRANT, NOT_REENTRANT_HINT, gradcheck_jointly, not_reentrant, remote_function
-from grader.oracle import oracle, reference
-from grader.runner import driver
 from grader.spec import check
-
-
-ref = reference("residual_mlp")
-
-STRUCTURE_CHECK_JA = "チェック「state_dict の構造が参照実装と同じ」"
-STRUCTURE_CHECK_EN = "the check “the state_dict has the reference's structure”"
-
-#: How the reference's weights are named in a failure to load them (ja, en).
-REFERENCE_WEIGHTS = ("参照実装", "the reference's")
-
-
-class Swish(nn.Module):
-    """``x * sigmoid(beta * x)`` in plain torch operations: an activation to hand to the student's model.
-
-    Not exercise 2's answer (no custom autograd), and defined here rather than taken from
-    ``reference``, because isolated workers build models with it and must not hold the reference.
-    """
-
-    def __init__(self, beta: float = 1.0, learnable: bool = False) -> None:
-        super().__init__()
-        self.beta = nn.Parameter(torch.tensor(float(beta))) if learnable else beta
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.beta * x)
-
-
-class LearnableSwish(Swish):
-    """Swish with a learnable beta: one parameter per block, so blocks must not share it."""
-
-    def __init__(self) -> None:
-        super().__init__(beta=1.0, learnable=True)
-
-
-#: Activations the model must accept as ``activation=``; each is a class called once per block.
-#: (Module-level classes or torch's: they travel to a worker by reference.)
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "Swish": Swish,
-    "Swish(learnable=True)": LearnableSwish,
-    "nn.GELU": nn.GELU,
-    "nn.PReLU": nn.PReLU,
-}
-
 
 # -- structure ----------------------------------------------------------------------------
 
@@ -164,18 +142,6 @@ def test_eval_matches_reference(student, device, dtype, config, lead, seed, nonc
     for out, inputs in ((mine["out"], example), (first, dict(example, x=probe))):
         assert_finite(out, what="model.eval()(x)", example=inputs)
     assert_matches(mine["out"], expected, what="model.eval()(x)", example=example)
-
-
-def assert_finite(out: torch.Tensor, *, what: str, example: dict[str, Any]) -> None:
-    """``out`` (a tensor of the right shape or not) holds no NaN or inf: the reference's never does."""
-    bad = int((~torch.isfinite(out)).sum()) if out.is_floating_point() else 0
-    assert_true(
-        bad == 0,
-        f"{what} に NaN か inf が {bad} 個あります ({out.numel()} 個中) / {what} has {bad} NaN or inf entries "
-        f"(of {out.numel()})",
-        example=example,
-        actual=out,
-    )
 
 
 @check(
@@ -344,309 +310,16 @@ def test_rejects_bad_arguments(student):
         assert_raises(ValueError, ResidualMLP, case=case, **(GOOD_ARGUMENTS | bad))
 
 
-# -- the reference's side (grading process only): oracle calls, plain data in and out ------------
+# -- assertions the checks share ----------------------------------------------------------
 
 
-@oracle
-def reference_structure(kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The state_dict of ``ResidualMLP(**kwargs)`` as the reference builds it (only its names and shapes matter)."""
-    return state_of(ref.ResidualMLP(**kwargs))
-
-
-@oracle
-def reference_eval(
-    kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor
-) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The reference with random weights: its state_dict, and ``model.eval()(x)``."""
-    model = reference_model(kwargs, device, dtype, seed).eval()
-    with torch.no_grad():
-        return state_of(model), model(x)
-
-
-@oracle(per_device=True)  # the dropout masks come from the device's own generator
-def reference_train(
-    kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor
-) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The reference with random weights: its state_dict, and ``torch.manual_seed(seed); model.train()(x)``."""
-    model = reference_model(kwargs, device, dtype, seed).train()
-    return state_of(model), seeded(lambda: model(x), seed, device)
-
-
-def reference_model(kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int) -> nn.Module:
-    """The reference with random weights (the same ones :func:`own_model` would give it)."""
-    model = ref.ResidualMLP(**kwargs).to(device=device, dtype=dtype)
-    randomize(model, seed)
-    return model
-
-
-def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
-    """``model``'s state_dict as a plain dict of tensors: what a driver receives."""
-    return dict(model.state_dict())
-
-
-# -- drivers: these run where the student's code runs (no ``ref`` here) -------------------------
-
-
-@driver
-def state_dict_structure(
-    student, kwargs: dict[str, Any], state: dict[str, torch.Tensor], example: dict[str, Any]
-) -> dict[str, Any]:
-    """The shape of each entry of ``ResidualMLP(**kwargs).state_dict()``, and why ``state`` does not load
-    into it strictly (None if it does)."""
-    model = build(student, kwargs)
-    shapes = {str(name): tuple(value.shape) for name, value in model.state_dict().items()}
-    try:
-        load(model, state, example=example, source=REFERENCE_WEIGHTS)
-        load_error = None
-    except CheckFailure as err:
-        load_error = err.detail
-    return {"shapes": shapes, "load_error": load_error}
-
-
-@driver
-def eval_outputs(
-    student,
-    kwargs: dict[str, Any],
-    device: str,
-    dtype: torch.dtype,
-    state: dict[str, torch.Tensor],
-    x: torch.Tensor,
-    example: dict[str, Any],
-    probe: torch.Tensor | None = None,
-) -> dict[str, Any]:
-    """``model.eval()(x)`` for the student's model holding ``state``; with ``probe``, also two calls on it."""
-    model = loaded_model(student, kwargs, device, dtype, state, example).eval()
-    with torch.no_grad():
-        out = output(call(student, model, x, example), example)
-        repeats = None
-        if probe is not None:
-            probe_example = dict(example, x=probe)
-            repeats = [output(call(student, model, probe, probe_example), probe_example) for _ in range(2)]
-    return {"out": out, "probe": repeats}
-
-
-@driver
-def train_output(
-    student,
-    kwargs: dict[str, Any],
-    device: str,
-    dtype: torch.dtype,
-    state: dict[str, torch.Tensor],
-    x: torch.Tensor,
-    example: dict[str, Any],
-    seed: int,
-) -> torch.Tensor:
-    """``torch.manual_seed(seed); model.train()(x)`` for the student's model holding ``state``."""
-    model = loaded_model(student, kwargs, device, dtype, state, example).train()
-    return output(seeded(lambda: call(student, model, x, example), seed, device), example)
-
-
-@driver
-def train_and_eval_outputs(
-    student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int, x: torch.Tensor, example: dict[str, Any]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The student's own model (random weights): ``model.train()(x)`` under ``torch.manual_seed(seed)``,
-    then ``model.eval()(x)``."""
-    model = own_model(student, kwargs, device, dtype, seed)
-    with torch.no_grad():
-        in_train = output(seeded(lambda: call(student, model.train(), x, example), seed, device), example)
-        in_eval = output(call(student, model.eval(), x, example), example)
-    return in_train, in_eval
-
-
-@driver
-def zeroed_block_outputs(
-    student,
-    kwargs: dict[str, Any],
-    device: str,
-    dtype: torch.dtype,
-    seed: int,
-    k: int,
-    x: torch.Tensor,
-    example: dict[str, Any],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """In eval mode: the student's own model with ``blocks[k].fc2`` zeroed, and the same model without block ``k``."""
-    full = own_model(student, kwargs, device, dtype, seed)
-    state = full.state_dict()
-    for name in (f"blocks.{k}.fc2.weight", f"blocks.{k}.fc2.bias"):
-        if name not in state:
-            raise fail(
-                f"モデルに {name} がありません。まず{STRUCTURE_CHECK_JA}を直してください / "
-                f"your model has no {name}: fix {STRUCTURE_CHECK_EN} first",
-                example=example,
-            )
-        state[name].zero_()  # state_dict tensors share memory with the parameters
-    shorter = own_model(student, dict(kwargs, depth=kwargs["depth"] - 1), device, dtype, seed)
-    load(shorter, without_block(state, k), example=example, source=(f"ブロック {k} を除いた同じモデル", f"the same model minus block {k}"))
-    with torch.no_grad():
-        zeroed = output(call(student, full.eval(), x, example), example)
-        without = output(call(student, shorter.eval(), x, example), example)
-    return zeroed, without
-
-
-@driver
-def parameter_gradients(
-    student, kwargs: dict[str, Any], device: str, seed: int, x: torch.Tensor, example: dict[str, Any]
-) -> dict[str, Any]:
-    """The student's own model (float64, random weights, eval mode): its parameters' names and values,
-    which of them do not require grad, whether ``model(x)`` is connected to them, and which get no gradient from it."""
-    model = own_model(student, kwargs, device, torch.float64, seed).eval()
-    named = list(model.named_parameters())
-    facts: dict[str, Any] = {
-        "names": [name for name, _ in named],
-        "params": [p.detach() for _, p in named],
-        "frozen": [name for name, p in named if not p.requires_grad],
-        "connected": False,
-        "unreached": [],
-        "out": None,
-    }
-    if facts["frozen"]:
-        return facts
-    out = call(student, model, x.detach().requires_grad_(True), example)
-    facts["out"] = output(out, example)
-    facts["connected"] = out.requires_grad
-    if facts["connected"]:
-        upstream = S.make(tuple(out.shape), torch.float64, device, seed + 1)
-        grads = torch.autograd.grad(out, [p for _, p in named], upstream, allow_unused=True)
-        facts["unreached"] = [name for (name, _), g in zip(named, grads) if g is None]
-    return facts
-
-
-@driver
-def functional_forward(
-    student,
-    kwargs: dict[str, Any],
-    device: str,
-    seed: int,
-    names: list[str],
-    example: dict[str, Any],
-    x: torch.Tensor,
-    *params: torch.Tensor,
-) -> torch.Tensor:
-    """``model(x)`` with the parameters ``names`` set to ``params`` (torch.func.functional_call), for gradcheck.
-
-    The model is the student's own (float64, eval mode), as in :func:`parameter_gradients`.
-    """
-    model = own_model(student, kwargs, device, torch.float64, seed).eval()
-    return call(student, lambda x: torch.func.functional_call(model, dict(zip(names, params)), (x,)), x, example)
-
-
-@driver
-def construct(student, kwargs: dict[str, Any]) -> None:
-    """``ResidualMLP(**kwargs)``, for what it raises (nothing is returned)."""
-    student.ResidualMLP(**kwargs)
-
-
-# -- helpers for the drivers ------------------------------------------------------------------
-
-
-def build(student, kwargs: dict[str, Any]) -> nn.Module:
-    """``student.ResidualMLP(**kwargs)``; what it raises is reported with the arguments."""
-    try:
-        model = student.ResidualMLP(**kwargs)
-    except CheckFailure:
-        raise
-    except Exception as err:  # noqa: BLE001 - classes are not wrapped by the runner
-        raise student.error("ResidualMLP(...)", err, dict(kwargs)) from err
+def assert_finite(out: torch.Tensor, *, what: str, example: dict[str, Any]) -> None:
+    """``out`` (a tensor of the right shape or not) holds no NaN or inf: the reference's never does."""
+    bad = int((~torch.isfinite(out)).sum()) if out.is_floating_point() else 0
     assert_true(
-        isinstance(model, nn.Module),
-        "ResidualMLP は nn.Module を継承する必要があります / ResidualMLP must subclass nn.Module",
-        example=kwargs,
+        bad == 0,
+        f"{what} に NaN か inf が {bad} 個あります ({out.numel()} 個中) / {what} has {bad} NaN or inf entries "
+        f"(of {out.numel()})",
+        example=example,
+        actual=out,
     )
-    return model
-
-
-def call(student, model: Callable[[torch.Tensor], Any], x: torch.Tensor, example: dict[str, Any]) -> Any:
-    """``model(x)``; what the student's forward raises is reported with the example."""
-    try:
-        return model(x)
-    except CheckFailure:
-        raise
-    except Exception as err:  # noqa: BLE001
-        raise student.error("model(x)", err, example) from err
-
-
-def output(value: Any, example: dict[str, Any]) -> torch.Tensor:
-    """``value`` (what ``model(x)`` returned), detached to travel back as data; it must be a plain tensor."""
-    if type(value) not in (torch.Tensor, nn.Parameter):
-        raise fail(
-            f"model(x) は torch.Tensor を返す必要があります / model(x) must return a torch.Tensor, got {type(value).__qualname__}",
-            example=example,
-        )
-    return value.detach()
-
-
-def randomize(model: nn.Module, seed: int) -> None:
-    """Give every parameter (LayerNorm's too) reproducible random values in [-1, 1]."""
-    generator = torch.Generator().manual_seed(seed)  # not torch.manual_seed: much slower, and global
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.rand(p.shape, generator=generator, dtype=torch.float64).mul_(2).sub_(1))
-
-
-def own_model(student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, seed: int) -> nn.Module:
-    """The student's model alone, with random weights: for properties that need no reference."""
-    model = build(student, kwargs).to(device=device, dtype=dtype)
-    randomize(model, seed)  # every parameter: the result does not depend on the initialisation
-    return model
-
-
-def loaded_model(
-    student, kwargs: dict[str, Any], device: str, dtype: torch.dtype, state: dict[str, torch.Tensor], example: dict[str, Any]
-) -> nn.Module:
-    """The student's model with the reference's weights ``state`` loaded strictly."""
-    model = build(student, kwargs).to(device=device, dtype=dtype)
-    load(model, state, example=example, source=REFERENCE_WEIGHTS)
-    return model
-
-
-def load(
-    model: nn.Module,
-    state: dict[str, torch.Tensor],
-    *,
-    example: dict[str, Any],
-    source: tuple[str, str],
-    pointer: bool = True,
-) -> None:
-    """``model.load_state_dict(state, strict=True)``; ``source`` names the state (ja, en) in the failure."""
-    try:
-        model.load_state_dict(state, strict=True)
-    except Exception as err:  # noqa: BLE001 - RuntimeError for keys/shapes, anything from odd modules
-        raise load_failure(_first_lines(str(err), 6), example=example, source=source, pointer=pointer) from None
-
-
-def load_failure(detail: str, *, example: dict[str, Any], source: tuple[str, str], pointer: bool = True) -> CheckFailure:
-    """The failure for a state_dict (named by ``source``, ja and en) that did not load strictly; ``detail`` says why."""
-    ja = f"{source[0]}の state_dict があなたのモデルに strict に読み込めません"
-    en = f"{source[1]} state_dict does not load strictly into your model"
-    if pointer:
-        ja += f"。まず{STRUCTURE_CHECK_JA}を直してください"
-        en += f": fix {STRUCTURE_CHECK_EN} first"
-    return fail(f"{ja} / {en}", example=example, detail=detail)
-
-
-def without_block(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-    """``state`` with block ``k`` removed and the later blocks renumbered."""
-    kept: dict[str, torch.Tensor] = {}
-    for name, value in state.items():
-        if name.startswith("blocks."):
-            _, index, rest = name.split(".", 2)
-            i = int(index)
-            if i == k:
-                continue
-            name = f"blocks.{i - 1 if i > k else i}.{rest}"
-        kept[name] = value
-    return kept
-
-
-def seeded(fn: Callable[[], Any], seed: int, device: str) -> Any:
-    """``fn()`` right after ``torch.manual_seed(seed)``, leaving the global random state as it was."""
-    devices = [torch.cuda.current_device()] if torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        return fn()
-
-
-def _first_lines(text: str, n: int) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return "\n".join(lines[:n] + (["..."] if len(lines) > n else []))

@@ -1,34 +1,38 @@
-"""Exercise 4: linear warmup + SGDR, as a function and as a scheduler (ex4_sgdr.py).
+"""Exercise 4: linear warmup + SGDR, as a function and as a scheduler (ex4_sgdr.py), check by check in the contract's order.
 
-Each check below is one property from the exercise's contract. The ``sgdr_lr`` checks
-split the schedule by region (warmup, inside cycles, restarts, huge steps); the
-``WarmupSGDR`` checks accept the rates of either the reference or the student's own
-``sgdr_lr``, so a wrong formula costs the formula's checks and not the scheduler's too.
+Each check below is one property from the exercise's contract:
 
-The student's code runs in the drivers (see "-- drivers --"): they build the optimizers
-and the scheduler, step them, and return the learning rates as plain numbers. The
-expected rates (``ref.sgdr_lr``, torch's ``CosineAnnealingWarmRestarts``) are computed and
+- ``sgdr_lr(step, base_lr, ...)``: right during warmup, strictly inside the cosine cycles,
+  exactly at every restart, and quickly for huge steps; ValueError for invalid arguments.
+- ``WarmupSGDR(optimizer, ...)``: every param group follows sgdr_lr from its own initial
+  lr; state_dict() / load_state_dict() resume mid-cycle; any torch optimizer works;
+  ValueError for invalid arguments; with no warmup and no decay it gives the lrs of
+  torch's CosineAnnealingWarmRestarts.
+
+The ``sgdr_lr`` checks split the schedule by region (warmup, inside cycles, restarts, huge
+steps); the ``WarmupSGDR`` checks accept the rates of either the reference or the student's
+own ``sgdr_lr`` (``comparisons.py``), so a wrong formula costs the formula's checks and not
+the scheduler's too.
+
+The student's code runs in the drivers (``drivers.py``): they build the optimizers and the
+scheduler, step them, and return the learning rates as plain numbers. The expected rates
+(``ref.sgdr_lr`` in ``oracles.py``, torch's ``CosineAnnealingWarmRestarts``) are computed and
 compared here, in the grading process.
 """
 
 from __future__ import annotations
-
-import copy
-import numbers
 
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from grader import strategies as S
-from grader.compare import assert_matches, assert_raises
-from grader.feedback import CheckFailure, fail
-from grader.oracle import oracle, reference
+from grader.checks.ex4_sgdr.comparisons import assert_follows_schedule, assert_lrs, matches
+from grader.checks.ex4_sgdr.drivers import OPTIMIZERS, SGD, new_scheduler, resumed_lrs, scheduled_lrs, trained_lrs
+from grader.compare import assert_raises
+from grader.feedback import fail
 from grader.probes import time_limit
-from grader.runner import driver
 from grader.spec import check
-
-ref = reference("sgdr")
 
 #: Seconds one call may take before it counts as a hang (a loop over 10**12 steps, or a bad
 #: T_0 that never ends). Generous on purpose: on a loaded machine a fresh worker's start,
@@ -204,14 +208,6 @@ def test_scheduler_state_dict_resumes(student, config, lrs, before, after):
                 )
 
 
-OPTIMIZERS = {
-    "SGD": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
-    "Adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
-    "AdamW": lambda params, lr: torch.optim.AdamW(params, lr=lr, weight_decay=0.01),
-    "RMSprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
-}
-
-
 @check(
     1,
     needs_reference=True,
@@ -282,174 +278,3 @@ def test_matches_cosine_annealing_warm_restarts(student, config, base_lr, n_step
                 expected=expected,
                 actual=actual,
             )
-
-
-# -- drivers: run the student's code, return learning rates as numbers ---------------------
-
-
-@driver
-def sgdr_lrs(student, steps: list[int], base_lr: float, config: S.SGDRConfig) -> list[object]:
-    """``student.sgdr_lr(step, base_lr, **config)`` for each step, in order."""
-    return [lr_data(student.sgdr_lr(step, base_lr, **config.kwargs())) for step in steps]
-
-
-@driver
-def own_sgdr_lrs(student, steps: list[int], base_lrs: list[float], config: S.SGDRConfig) -> list[list[object]]:
-    """The student's own ``sgdr_lr(t, base_lr, **config)`` for each step t and each base_lr; None where it raises."""
-    return [[own_sgdr_lr(student, t, base_lr, config) for base_lr in base_lrs] for t in steps]
-
-
-@driver
-def scheduled_lrs(student, config: S.SGDRConfig, lrs: list[float], n_steps: int) -> list[list[object]]:
-    """WarmupSGDR on an SGD with one param group per lr: every group's lr after t = 0, 1, ..., n_steps steps."""
-    optimizer = SGD(lrs)
-    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-    seen = [group_lrs(optimizer)]
-    for _ in range(n_steps):
-        optimizer.step()
-        scheduler.step()
-        seen.append(group_lrs(optimizer))
-    return seen
-
-
-@driver
-def resumed_lrs(student, config: S.SGDRConfig, lrs: list[float], before: int, after: int) -> dict[str, list]:
-    """Save after ``before`` steps, resume in a fresh optimizer and scheduler, then step both runs ``after`` times.
-
-    Returns every group's lr after each of those ``after`` steps, in the run that went on
-    ("kept") and in the resumed one ("resumed").
-    """
-    optimizer = SGD(lrs)
-    scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-    for _ in range(before):
-        optimizer.step()
-        scheduler.step()
-    saved = copy.deepcopy(dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict()))
-
-    resumed_optimizer = SGD(lrs)  # a fresh run, as after restarting the program
-    resumed = student.WarmupSGDR(resumed_optimizer, **config.kwargs())
-    resumed_optimizer.load_state_dict(saved["optimizer"])
-    resumed.load_state_dict(saved["scheduler"])
-    runs: dict[str, list] = {"kept": [], "resumed": []}
-    for _ in range(after):
-        for name, opt, sched in (("kept", optimizer, scheduler), ("resumed", resumed_optimizer, resumed)):
-            opt.step()
-            sched.step()
-            runs[name].append(group_lrs(opt))
-    return runs
-
-
-@driver
-def trained_lrs(student, config: S.SGDRConfig, base_lr: float, n_steps: int, seed: int) -> dict[str, list]:
-    """For each of OPTIMIZERS: train a Linear(3, 1) under WarmupSGDR; its lr after t = 0, 1, ..., n_steps steps."""
-    by_optimizer = {}
-    for name, make_optimizer in OPTIMIZERS.items():
-        torch.manual_seed(seed)
-        model = torch.nn.Linear(3, 1)
-        optimizer = make_optimizer(model.parameters(), base_lr)
-        scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-        inputs = torch.randn(4, 3)
-        seen = [group_lrs(optimizer)]
-        for _ in range(n_steps):
-            optimizer.zero_grad()
-            model(inputs).pow(2).mean().backward()
-            optimizer.step()
-            scheduler.step()
-            seen.append(group_lrs(optimizer))
-        by_optimizer[name] = seen
-    return by_optimizer
-
-
-@driver
-def new_scheduler(student, lrs: list[float], settings: dict[str, object]) -> None:
-    """``WarmupSGDR(SGD(lrs), **settings)``, for what it raises."""
-    student.WarmupSGDR(SGD(lrs), **settings)
-
-
-# -- shared helpers ---------------------------------------------------------------------------
-
-
-class SGD(torch.optim.SGD):
-    """Plain SGD with one param group per lr, shown briefly in a failure's example."""
-
-    def __init__(self, lrs: list[float]) -> None:
-        super().__init__([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs])
-        self.initial_lrs = list(lrs)
-
-    def __repr__(self) -> str:
-        return f"SGD(param groups with lr={self.initial_lrs})"
-
-
-def lr_data(value: object) -> object:
-    """A learning rate the student's code gave, as data: a real number as a float, anything else as it is.
-
-    (The check then says what is wrong with a value that is not a number.)
-    """
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    return value.detach() if isinstance(value, torch.Tensor) else value
-
-
-def group_lrs(optimizer: torch.optim.Optimizer) -> list[object]:
-    """Every param group's current lr, as data."""
-    return [lr_data(group["lr"]) for group in optimizer.param_groups]
-
-
-def own_sgdr_lr(student, t: int, base_lr: float, config: S.SGDRConfig) -> object:
-    """The student's own sgdr_lr at this step, or None if it cannot give one."""
-    try:
-        return lr_data(student.sgdr_lr(t, base_lr, **config.kwargs()))
-    except CheckFailure:
-        return None
-
-
-@oracle
-def reference_lrs(steps: list[int], base_lrs: list[float], config: S.SGDRConfig) -> list[list[float]]:
-    """The reference's ``sgdr_lr(t, base_lr, **config)`` for each step t and each base_lr (one oracle call)."""
-    return [[ref.sgdr_lr(t, base_lr, **config.kwargs()) for base_lr in base_lrs] for t in steps]
-
-
-def assert_lrs(student, steps, base_lr: float, config: S.SGDRConfig) -> None:
-    """The student's sgdr_lr(step, base_lr, ...) equals the reference's at every step (one round trip)."""
-    steps = list(steps)
-    kwargs = config.kwargs()
-    expected = reference_lrs(steps, [base_lr], config)
-    for step, actual, (want,) in zip(steps, student.run(sgdr_lrs, steps, base_lr, config), expected):
-        assert_matches(
-            actual,
-            want,
-            what=f"sgdr_lr({step}, {base_lr}, ...)",
-            example=dict(step=step, base_lr=base_lr, **kwargs),
-        )
-
-
-def assert_follows_schedule(student, seen: list[list[object]], lrs: list[float], config: S.SGDRConfig, example: dict) -> None:
-    """``seen[t][g]``, group g's lr after t steps, is sgdr_lr(t, lrs[g]): the reference's, or the student's own.
-
-    The student's own rates are fetched (in one round trip) only when a rate differs
-    from the reference's.
-    """
-    own = None
-    table = reference_lrs(list(range(len(seen))), list(lrs), config)
-    for t, actual_lrs in enumerate(seen):
-        for g, (actual, base_lr) in enumerate(zip(actual_lrs, lrs)):
-            expected = table[t][g]
-            if matches(actual, expected):
-                continue
-            if own is None:
-                own = student.run(own_sgdr_lrs, list(range(len(seen))), lrs, config)
-            mine = own[t][g]
-            if mine is not None and matches(actual, mine):
-                continue
-            context = {**example, "step": t, "group": g}
-            if mine is not None and not matches(mine, expected):
-                context["your_sgdr_lr"] = mine  # neither this nor the reference: say so
-            assert_matches(actual, expected, what=f"param_groups[{g}]['lr'] after {t} step(s)", example=context)
-
-
-def matches(actual: object, expected: float) -> bool:
-    try:
-        assert_matches(actual, expected, what="lr")
-    except CheckFailure:
-        return False
-    return True
