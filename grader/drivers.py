@@ -2,7 +2,7 @@
 
 A driver (see :mod:`grader.runner`) runs where the student's code runs, takes and
 returns data only, and never touches ``reference``. Exercise-specific drivers live
-next to their checks, in ``grader/checks/test_<id>.py``.
+next to their checks, in ``grader/checks/<id>/drivers.py``.
 """
 
 from __future__ import annotations
