@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from grader import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "grader" / "checks"
 
