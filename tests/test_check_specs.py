@@ -49,19 +49,23 @@ def traced() -> dict:
     return json.loads(line.removeprefix("TRACE "))
 
 
+@pytest.mark.xdist_group("check_specs_trace")  # the trace is taken once, on one worker
 def test_model_answers_get_full_marks_while_traced(traced):
     assert [name for name, c in traced["checks"].items() if not c["full"]] == []
 
 
+@pytest.mark.xdist_group("check_specs_trace")  # the trace is taken once, on one worker
 def test_every_oracle_call_belongs_to_a_check(traced):
     assert set(traced["calls"]) <= set(traced["checks"]), "oracle calls outside any check"
 
 
+@pytest.mark.xdist_group("check_specs_trace")  # the trace is taken once, on one worker
 def test_checks_declared_without_reference_make_no_oracle_call(traced):
     wrong = {name: traced["calls"][name] for name, c in traced["checks"].items() if not c["declared"] and name in traced["calls"]}
     assert wrong == {}, "declared needs_reference=False, but called the reference (calls per check)"
 
 
+@pytest.mark.xdist_group("check_specs_trace")  # the trace is taken once, on one worker
 def test_checks_declared_with_reference_make_oracle_calls(traced):
     wrong = [name for name, c in traced["checks"].items() if c["declared"] and name not in traced["calls"]]
     assert wrong == [], "declared needs_reference=True, but never called the reference"

@@ -35,6 +35,7 @@ def stub_results(tmp_path_factory) -> dict:
     return grade(target, ALL)
 
 
+@pytest.mark.xdist_group("cli_solutions")  # one worker grades the solutions once for both
 def test_solutions_get_full_marks_on_every_check(solutions_results):
     failed = [t["name"] + "\n" + t["output"] for t in solutions_results["tests"] if t["score"] != t["max_score"]]
     assert failed == []
@@ -62,6 +63,7 @@ def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full
     assert all(not e["violations"] for e in results["exercises"].values())
 
 
+@pytest.mark.xdist_group("cli_solutions")  # one worker grades the solutions once for both
 def test_results_json_is_gradescope_shaped(solutions_results):
     assert set(solutions_results) >= {"score", "max_score", "tests", "exercises"}
     for t in solutions_results["tests"]:
