@@ -320,3 +320,16 @@ def test_run_jobs_finds_the_job_that_breaks_the_pool() -> None:
         executors.executor.shutdown()
         executors.close()
     assert results == {1: 2, 2: 4, 3: 6, 4: 8, 5: 10, -1: "BrokenProcessPool", -2: "BrokenProcessPool"}
+
+
+def test_the_batch_refuses_a_bad_student_id_before_grading_anyone(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    submissions, out = tmp_path / "sub", tmp_path / "out"
+    _student(submissions, "good", "full")
+    _student(submissions, "a\\b", "full")  # a backslash: a path separator on Windows
+    command = [sys.executable, "-m", "grader", "batch", str(submissions), "--out", str(out), "--exercises", "ex1"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "student ids" in proc.stdout and not (out / "grades.csv").exists()

@@ -99,6 +99,9 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
         except batch.PreflightFailed as err:
             console.print(f"[bold magenta]{err}[/bold magenta]")
             return EXIT_GRADER_ERROR
+        except batch.BatchError as err:  # e.g. a student id that cannot name a folder (nbgrader's ids)
+            console.print(f"[red]{err}[/red]")
+            return 2
         finally:
             try:
                 executor.shutdown(wait=False, cancel_futures=True)
