@@ -9,13 +9,10 @@ and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
   imported torch once; its code runs in isolated workers (:mod:`grader.isolation.runner`).
 - The executor is a parameter: a local process pool by default, or a Dask cluster
   (``--dask-scheduler``) through ``distributed.Client.get_executor()``.
-- Each student's exercise files are first copied into a staging folder that this process
-  owns (:mod:`grader.instructor.staging`): links are refused (flag ``ex1:symlink``), sizes
-  bounded (``ex1:too_large``). Pool processes and workers get the staged copy only, and
-  the content hash is taken from it. A student's own folder is only read.
-- One student can never stop the class: whatever goes wrong with one student (staging,
-  hashing, grading, rendering, writing) is that student's grader error, and a broken
-  process pool is replaced (:mod:`grader.instructor.pool`).
+- Each student's files are staged first (:mod:`.staging`: links refused, sizes bounded);
+  pool processes and workers get, and the hash reads, the staged copy only. One student
+  never stops the class: what goes wrong with one (staging, hashing, grading, rendering,
+  writing) is their grader error, and a broken pool is replaced (:mod:`.pool`).
 - Only this process writes into OUT_DIR, each file atomically. A student whose
   ``results.json`` records the same content hash (their files, the grader's source,
   the settings) is not graded again, so a rerun after Ctrl-C or ``kill -9`` grades only
@@ -302,7 +299,7 @@ def run(
                 if error is not None:
                     graded = _not_graded(settings, f"{type(error).__name__}: {error}")
                 else:
-                    graded = _with_refusals(graded, job.staged, settings)
+                    graded = staging.with_refusals(graded, job.staged)
                 _record(out, job.student, job.digest, graded, unwritten, settings)
             except Exception as err:  # noqa: BLE001 - e.g. a result that cannot be written: no score, and go on
                 _record(out, job.student, None, _not_graded(settings, f"{type(err).__name__}: {err}"), unwritten, settings)
@@ -367,23 +364,6 @@ def _write_csv(out: Path, ids: list[str], settings: Settings, unwritten: dict[st
         write_grades_csv(out, ids, settings, unwritten)
     except Exception:  # noqa: BLE001, S110 - written again after the last student, where an error is raised
         pass
-
-
-def _with_refusals(graded: dict[str, Any], staged: staging.Staged, settings: Settings) -> dict[str, Any]:
-    """A graded student's results with each refused exercise file (a link, too large) said so, and flagged."""
-    if not staged.refused:
-        return graded
-    results = json.loads(json.dumps(graded["results"]))
-    flags_, notes = list(graded["flags"]), []
-    for exercise_id, refusal in staged.refused.items():
-        short = registry.find(exercise_id).short
-        flags_ = [f for f in flags_ if f != f"{short}:load_error"] + [f"{short}:{refusal.flag}"]
-        results.get("exercises", {}).setdefault(exercise_id, {})["refused"] = refusal.message
-        for test in results.get("tests", []):
-            if exercise_id in test.get("tags", []):
-                test["output"] = refusal.message
-        notes.append(f"{exercise_id}: {refusal.message}")
-    return {"results": results, "flags": flags_, "feedback": "\n".join(notes) + "\n\n" + graded["feedback"]}
 
 
 def write_grades_csv(

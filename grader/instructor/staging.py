@@ -16,6 +16,7 @@ that cannot collide with the kit's own output files (:func:`student_dir`).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import stat
@@ -23,7 +24,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.registry import Exercise
+from typing import Any
+
+from grader.registry import Exercise, find
 
 #: The largest exercise file staged (a notebook with outputs included).
 MAX_BYTES = 16 * 1024 * 1024
@@ -93,6 +96,23 @@ def stage(folder: Path, exercises: list[Exercise], root: Path) -> Staged:
         staged.remove()
         raise
     return staged
+
+
+def with_refusals(graded: dict[str, Any], staged: Staged) -> dict[str, Any]:
+    """A graded student's results with each refused exercise file (a link, too large) said so, and flagged."""
+    if not staged.refused:
+        return graded
+    results = json.loads(json.dumps(graded["results"]))
+    flags_, notes = list(graded["flags"]), []
+    for exercise_id, refusal in staged.refused.items():
+        short = find(exercise_id).short
+        flags_ = [f for f in flags_ if f != f"{short}:load_error"] + [f"{short}:{refusal.flag}"]
+        results.get("exercises", {}).setdefault(exercise_id, {})["refused"] = refusal.message
+        for test in results.get("tests", []):
+            if exercise_id in test.get("tags", []):
+                test["output"] = refusal.message
+        notes.append(f"{exercise_id}: {refusal.message}")
+    return {"results": results, "flags": flags_, "feedback": "\n".join(notes) + "\n\n" + graded["feedback"]}
 
 
 def _stage_one(folder: Path, exercise: Exercise, staged: Staged) -> None:
