@@ -9,6 +9,10 @@ and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
   imported torch once; its code runs in isolated workers (:mod:`grader.isolation.runner`).
 - The executor is a parameter: a local process pool by default, or a Dask cluster
   (``--dask-scheduler``) through ``distributed.Client.get_executor()``.
+- Each student's files are staged first (:mod:`.staging`: links refused, sizes bounded);
+  pool processes and workers get, and the hash reads, the staged copy only. One student
+  never stops the class: what goes wrong with one (staging, hashing, grading, rendering,
+  writing) is their grader error, and a broken pool is replaced (:mod:`.pool`).
 - Only this process writes into OUT_DIR, each file atomically. A student whose
   ``results.json`` records the same content hash (their files, the grader's source,
   the settings) is not graded again, so a rerun after Ctrl-C or ``kill -9`` grades only
@@ -26,11 +30,11 @@ and ``feedback.txt``, then ``OUT_DIR/grades.csv`` for the class.
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import hashlib
 import io
 import json
 import os
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import registry
-from grader.loader import LoadError, find_source
+from grader.instructor import grades, pool, staging
+from grader.instructor.grades import csv_cell, grader_errors  # noqa: F401 - the batch's API (cli.py, tests)
 from grader.runner import Limits
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,11 +64,19 @@ class Settings:
     limits: Limits = Limits()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Job:
     student: str
-    folder: Path
+    staged: staging.Staged
     digest: str
+
+#: The kit's own names at the top of OUT_DIR: a student with one of these ids gets ``OUT_DIR/.students/<id>/``.
+RESERVED = frozenset({GRADES})
+
+
+def student_dir(out: Path, student: str) -> Path:
+    """The folder of a student's results.json and feedback.txt (``OUT_DIR/<student_id>/`` but for :data:`RESERVED` ids)."""
+    return staging.student_dir(out, student, RESERVED)
 
 
 class BatchError(Exception):
@@ -88,25 +101,39 @@ def students(submissions: Path, out: Path) -> list[tuple[str, Path]]:
             f"出力フォルダ {out} を提出フォルダの中に置けません / the output folder {out} must not lie inside "
             f"the submissions folder {submissions} (it would be graded as a student)"
         )
-    found = sorted((p.name, p) for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # a link to a folder, or a dangling or looping link, is a student too: staging refuses it (flag symlink)
+    found = sorted((p.name, p) for p in submissions.iterdir() if (p.is_dir() or p.is_symlink()) and not p.name.startswith("."))
     if not found:
         raise BatchError(
             f"{submissions} に学生のフォルダがありません / {submissions} holds no student folders: expected "
             "SUBMISSIONS_DIR/<student_id>/ex1_last_token.py (or .ipynb), ..."
         )
+    check_ids(found)
     return found
 
 
-def content_hash(folder: Path, settings: Settings) -> str:
-    """A digest of everything the grade depends on: the files, the grader and reference sources, the settings."""
+def check_ids(everyone: Sequence[tuple[str, Path]]) -> None:
+    """Refuse, before anyone is graded, a student id that cannot name a folder of OUT_DIR (:func:`staging.check_id`)."""
+    bad = [f"{student!r}: {why}" for student, _ in everyone if (why := staging.check_id(student))]
+    if bad:
+        raise BatchError(
+            "使えない学生 ID があります (フォルダ名を変えてください) / these student ids cannot be used (rename their "
+            "folders; no one was graded):\n" + "\n".join(bad)
+        )
+
+
+def content_hash(staged: staging.Staged, settings: Settings) -> str:
+    """A digest of everything the grade depends on: the staged files, the grader and reference sources, the settings."""
     digest = hashlib.sha256()
     digest.update(json.dumps([settings.exercises, settings.profile, settings.limits.call_timeout_s, settings.limits.memory_mb]).encode())
     digest.update(_kit_digest().encode())
     for exercise_id in settings.exercises:
-        try:
-            source = find_source(folder, registry.find(exercise_id))
-            digest.update(exercise_id.encode() + b"\0" + source.suffix.encode() + b"\0" + source.read_bytes())
-        except LoadError:
+        if exercise_id in staged.files:
+            suffix, content = staged.files[exercise_id]
+            digest.update(exercise_id.encode() + b"\0" + suffix.encode() + b"\0" + content)
+        elif exercise_id in staged.refused:
+            digest.update(exercise_id.encode() + b"\0refused:" + staged.refused[exercise_id].flag.encode())
+        else:
             digest.update(exercise_id.encode() + b"\0missing")
     return digest.hexdigest()
 
@@ -190,7 +217,7 @@ FLAG_PHRASES = {
 
 
 #: The flag of an exercise the kit could not grade (it has no score).
-GRADER_ERROR = "grader_error"
+GRADER_ERROR = grades.GRADER_ERROR
 
 
 def flags(results: Any) -> list[str]:
@@ -218,6 +245,7 @@ def run(
     everyone: Sequence[tuple[str, Path]] | None = None,
     *,
     check_first: bool = True,
+    replace: Callable[[], concurrent.futures.Executor] | None = None,
 ) -> Path:
     """Grade every student folder not already graded with the same content hash; return grades.csv's path.
 
@@ -225,47 +253,99 @@ def run(
     pairs when given (nbgrader keeps them as ``submitted/<student_id>/<assignment>/``).
     ``check_first`` runs the :func:`preflight` before the first student (when any is left
     to grade). A student whose grading broke (the kit's or the machine's fault) gets
-    grader errors, not scores, and grading goes on with the others.
+    grader errors, not scores, and grading goes on with the others. ``replace`` makes a
+    fresh executor when a process pool breaks (:mod:`grader.instructor.pool`).
     """
-    from grader.report import write_text_atomic
-
     everyone = list(everyone) if everyone is not None else students(submissions, out)
-    jobs = []
+    check_ids(everyone)
+    ids = [s for s, _ in everyone]
+    exercises = [registry.find(e) for e in settings.exercises]
+    staging_root = out / staging.STAGING
+    shutil.rmtree(staging_root, ignore_errors=True)  # what a killed run left
+    unwritten: dict[str, dict[str, Any]] = {}  # results that could not be written, still in grades.csv
+    jobs, broken = [], []
     for student, folder in everyone:
-        digest = content_hash(folder, settings)
-        if _recorded_hash(out / student / RESULTS) != digest:
-            jobs.append(Job(student, folder, digest))
-    done = len(everyone) - len(jobs)
-    if jobs and check_first:
-        if progress:
-            progress(0, len(everyone), "事前確認 / preflight")
-        preflight(settings, executor)
-    if progress:
-        progress(done, len(everyone), "")
-    futures = {executor.submit(grade_submission, str(job.folder), settings): job for job in jobs}
-    try:
-        for future in concurrent.futures.as_completed(futures):
-            job = futures[future]
+        try:
+            staged = staging.stage(folder, exercises, staging_root)
             try:
-                graded = future.result()
-            except Exception as err:  # noqa: BLE001 - the kit broke on this student: no score, and go on
-                graded = _not_graded(settings, f"{type(err).__name__}: {err}")
-            results = dict(graded["results"])
-            complete = results.get("complete", True)
-            # no content hash unless complete: the next run grades an unfinished student again
-            results["extra_data"] = {"student_id": job.student, "content_hash": job.digest if complete else None, "flags": graded["flags"]}
-            write_text_atomic(out / job.student / FEEDBACK, graded["feedback"])
-            # results.json last: its content hash marks the student as done
-            write_text_atomic(out / job.student / RESULTS, json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-            write_grades_csv(out, [s for s, _ in everyone], settings)
+                digest = content_hash(staged, settings)
+            except BaseException:
+                staged.remove()
+                raise
+        except Exception as err:  # noqa: BLE001 - the kit could not stage this student: no score, and go on
+            broken.append((student, f"staging: {type(err).__name__}: {err}"))
+            continue
+        if _recorded_hash(student_dir(out, student) / RESULTS) == digest:
+            staged.remove()
+        else:
+            jobs.append(Job(student, staged, digest))
+    done = len(everyone) - len(jobs) - len(broken)
+    try:
+        if (jobs or broken) and check_first:
+            if progress:
+                progress(0, len(everyone), "事前確認 / preflight")
+            preflight(settings, executor)
+        for student, why in broken:
+            _record(out, student, None, _not_graded(settings, why), unwritten, settings)
+            done += 1
+        if broken:
+            _write_csv(out, ids, settings, unwritten)
+        if progress:
+            progress(done, len(everyone), "")
+
+        def finished(job: Job, graded: dict[str, Any] | None, error: BaseException | None) -> None:
+            nonlocal done
+            try:
+                if error is not None:
+                    graded = _not_graded(settings, f"{type(error).__name__}: {error}")
+                else:
+                    graded = staging.with_refusals(graded, job.staged)
+                _record(out, job.student, job.digest, graded, unwritten, settings)
+            except Exception as err:  # noqa: BLE001 - e.g. a result that cannot be written: no score, and go on
+                _record(out, job.student, None, _not_graded(settings, f"{type(err).__name__}: {err}"), unwritten, settings)
+            finally:
+                job.staged.remove()
+            _write_csv(out, ids, settings, unwritten)
             done += 1
             if progress:
                 progress(done, len(everyone), job.student)
+
+        workers = pool.Pool(executor, replace)
+        try:
+            pool.run_jobs(workers, jobs, lambda ex, job: ex.submit(grade_submission, str(job.staged.folder), settings), finished)
+        finally:
+            workers.close()
     finally:
-        for future in futures:
-            future.cancel()
-    write_grades_csv(out, [s for s, _ in everyone], settings)
+        for job in jobs:
+            job.staged.remove()
+        shutil.rmtree(staging_root, ignore_errors=True)
+    write_grades_csv(out, ids, settings, unwritten)
     return out / GRADES
+
+
+def _record(
+    out: Path, student: str, digest: str | None, graded: dict[str, Any], unwritten: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """Write one student's feedback.txt, then results.json (its content hash marks the student as done).
+
+    A student whose files cannot be written is kept in ``unwritten`` (no content hash), so
+    grades.csv still has their row, and the next run grades them again.
+    """
+    from grader.report import write_text_atomic
+
+    results = dict(graded["results"])
+    complete = results.get("complete", True)
+    # no content hash unless complete: the next run grades an unfinished student again
+    results["extra_data"] = {"student_id": student, "content_hash": digest if complete else None, "flags": graded["flags"]}
+    home = student_dir(out, student)
+    try:
+        write_text_atomic(home / FEEDBACK, graded["feedback"])
+        write_text_atomic(home / RESULTS, json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        unwritten.pop(student, None)
+    except Exception as err:  # noqa: BLE001 - the student still gets a row (a grader error) in grades.csv
+        why = f"writing {home}: {type(err).__name__}: {err}"
+        failed = _not_graded(settings, why)
+        unwritten[student] = {**failed["results"], "extra_data": {"student_id": student, "content_hash": None, "flags": failed["flags"]}}
 
 
 def _not_graded(settings: Settings, why: str) -> dict[str, Any]:
@@ -278,33 +358,23 @@ def _not_graded(settings: Settings, why: str) -> dict[str, Any]:
     return {"results": results, "flags": flags_, "feedback": f"{NOT_YOUR_CODE}:\n{why}\n"}
 
 
-def grader_errors(grades_csv: Path) -> list[str]:
-    """The students in grades.csv with an exercise the kit could not grade (flag ``exN:grader_error``)."""
-    with Path(grades_csv).open(encoding="utf-8", newline="") as f:
-        return [row["student_id"] for row in csv.DictReader(f) if f":{GRADER_ERROR}" in row.get("flags", "")]
+def _write_csv(out: Path, ids: list[str], settings: Settings, unwritten: dict[str, dict[str, Any]]) -> None:
+    """grades.csv after each student; a failure here is not the student's (the final write reports it)."""
+    try:
+        write_grades_csv(out, ids, settings, unwritten)
+    except Exception:  # noqa: BLE001, S110 - written again after the last student, where an error is raised
+        pass
 
 
-def write_grades_csv(out: Path, student_ids: Sequence[str], settings: Settings) -> None:
-    """grades.csv from the results.json files written so far (atomically: never half a file)."""
-    from grader.report import write_text_atomic
+def write_grades_csv(
+    out: Path, student_ids: Sequence[str], settings: Settings, unwritten: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """grades.csv from the results.json files written so far, or ``unwritten``'s results (atomically)."""
 
-    exercises = [registry.find(e) for e in settings.exercises]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["student_id", *(e.id for e in exercises), "total", "max", "flags"])
-    for student in student_ids:
-        results = _read(out / student / RESULTS)
-        if results is None:
-            continue
-        scores = results.get("exercises", {})
-        row = [_points(scores.get(e.id, {}).get("score", 0.0)) for e in exercises]
-        flags_ = results.get("extra_data", {}).get("flags", [])
-        writer.writerow([student, *row, _points(results["score"]), _points(results["max_score"]), ";".join(flags_)])
-    write_text_atomic(out / GRADES, text.getvalue())
+    def results_of(student: str) -> dict[str, Any] | None:
+        return (unwritten or {}).get(student) or _read(student_dir(out, student) / RESULTS)
 
-
-def _points(x: float | None) -> str:
-    return "" if x is None else f"{x:g}"
+    grades.write(out / GRADES, student_ids, settings.exercises, results_of)
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -80,6 +80,8 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
         executor = client.get_executor()
     else:
         client, executor = None, batch.local_executor(args.workers)
+    # a local pool that breaks is replaced (grader/instructor/pool.py); a Dask cluster replaces its own workers
+    replace = None if client is not None else (lambda: batch.local_executor(args.workers))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
     err_console = Console(stderr=True)
@@ -90,13 +92,16 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
             bar.update(task, completed=done, total=total, description=f"採点中 / grading {student}".rstrip())
 
         try:
-            csv_path = work(executor, progress)
+            csv_path = work(executor, progress, replace)
         except KeyboardInterrupt:
             console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
             return 130
         except batch.PreflightFailed as err:
             console.print(f"[bold magenta]{err}[/bold magenta]")
             return EXIT_GRADER_ERROR
+        except batch.BatchError as err:  # e.g. a student id that cannot name a folder (nbgrader's ids)
+            console.print(f"[red]{err}[/red]")
+            return 2
         finally:
             try:
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -129,8 +134,8 @@ def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
     exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
     settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
     batch.students(args.submissions, args.out)
-    return lambda executor, progress: batch.run(
-        args.submissions, args.out, settings, executor, progress, check_first=not args.no_preflight
+    return lambda executor, progress, replace: batch.run(
+        args.submissions, args.out, settings, executor, progress, check_first=not args.no_preflight, replace=replace
     )
 
 
@@ -153,7 +158,7 @@ def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., 
     out = args.out or course.root / "grader-batch" / args.assignment
     limits = Limits(args.timeout, args.memory)
 
-    def work(executor: Any, progress: Any) -> Path:
+    def work(executor: Any, progress: Any, replace: Any = None) -> Path:
         csv_path, totals = autograde.grade(
             course, out, args.profile, limits, executor, progress, check_first=not args.no_preflight
         )
