@@ -40,7 +40,7 @@ def grade(
     )
     totals = {}
     for student, folder in everyone:
-        results = json.loads((out / student / batch.RESULTS).read_text(encoding="utf-8"))
+        results = json.loads((batch.student_dir(out, student) / batch.RESULTS).read_text(encoding="utf-8"))
         totals[student] = gradebook.record(course, student, folder, results, graded)
         autograded.write(course, student, folder, results, graded, profile)
     return csv_path, totals
