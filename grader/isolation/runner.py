@@ -85,6 +85,7 @@ class Worker:
         from grader.isolation import worker
 
         self.limits = limits
+        self._last_id = 0  # each request's id is one more: its reply must carry it
         try:
             ctx = context()
             self._conn, child = ctx.Pipe(duplex=True)
@@ -114,14 +115,29 @@ class Worker:
             raise GraderError(f"{where} could not be set up before the student's file ran:\n{report.get('setup_error', report)}")
 
     def request(self, request: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """The worker's reply to ``request``, which carries a new id that the reply must echo.
+
+        A request that does not end with its own reply (a time limit, a refused reply,
+        Ctrl-C) kills the worker: its late reply must never answer the next request. A
+        reply with another id (one the student's code sent itself, say) kills it too.
+        """
+        self._last_id += 1
+        awaited = self._last_id
         try:
-            self._conn.send_bytes(wire.encode_request(request))
+            self._conn.send_bytes(wire.encode_request({**request, "id": awaited}))
         except (BrokenPipeError, ConnectionResetError, OSError):
             raise self._ended(what) from None
         try:
-            return self._receive(timeout, what)
+            reply = self._receive(timeout, what)
+            got = reply.get("id")
+            if type(got) is not int or got != awaited:
+                raise WorkerFailure(
+                    f"あなたのコードを実行していたプロセスが、{what} ではない依頼への返事を送りました / the process "
+                    f"running your code sent a reply to another request than {what} (id {wire.truncate(repr(got), 40)}, "
+                    f"awaited {awaited})"
+                )
+            return reply
         except BaseException:
-            # interrupted (a check's own time limit, Ctrl-C): its late reply must not answer the next request
             self.kill()
             raise
 
@@ -144,8 +160,10 @@ class Worker:
             return wire.decode_reply(payload)
         except wire.NotData as err:
             raise CheckFailure(
-                "あなたのコードがテンソルやふつうの値ではないもの (テンソルのサブクラスなど) を返しました / "
-                "your code returned something that is not a plain tensor or plain data (a tensor subclass, say)",
+                "あなたのコードがふつうのテンソルやふつうの値ではないもの (テンソルのサブクラス、複素数・疎・meta・"
+                "量子化・nested のテンソル、大きすぎる値など) を返しました / your code returned something that is not "
+                "a plain tensor or plain data (a tensor subclass; a complex, sparse, meta, quantized or nested tensor; "
+                "too large a value, say)",
                 detail=str(err),
             ) from None
 

@@ -74,7 +74,7 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
             request = wire.decode_request(conn.recv_bytes())
         except EOFError:
             return
-        _reply(conn, _handle(student, request))
+        _reply(conn, _handle(student, request), request.get("id"))
 
 
 def _set_up(target: str, limits: Limits, use_cuda: bool) -> None:
@@ -134,29 +134,31 @@ def _safe_str(err: BaseException) -> str:
         return type(err).__name__
 
 
-def _reply(conn: Connection, reply: dict[str, Any]) -> None:
-    reply["violations"] = list(guard.VIOLATIONS)
+def _reply(conn: Connection, reply: dict[str, Any], request_id: int | None = None) -> None:
+    """Send ``reply`` (or why it cannot be sent), with the guard's violations and the id of the request it answers.
+
+    The grading process takes no reply but the one to the request it awaits (see
+    :meth:`grader.isolation.runner.Worker.request`); the first messages answer no request.
+    """
+    stamp: dict[str, Any] = {"violations": list(guard.VIOLATIONS)}
+    if request_id is not None:
+        stamp["id"] = request_id
     try:
-        payload = wire.encode_reply(reply)
+        payload = wire.encode_reply({**reply, **stamp})
     except wire.NotData as err:
-        reply = {
-            "failure": {
-                "problem": "あなたのコードがテンソルやふつうの値ではないものを返しました / "
-                "your code returned something that is not a tensor or plain data",
-                "example": {},
-                "expected": None,
-                "actual": None,
-                "detail": str(err),
-            },
-            "violations": list(guard.VIOLATIONS),
-        }
-        payload = wire.encode_reply(reply)
+        payload = wire.encode_reply({**_cannot_send(
+            "あなたのコードがテンソルやふつうの値ではないもの、または大きすぎる値を返しました / "
+            "your code returned something that is not a tensor or plain data, or too large a value",
+            str(err),
+        ), **stamp})  # fmt: skip
     except Exception:  # noqa: BLE001 - e.g. a tensor whose storage cannot be serialised
-        reply = {"failure": {"problem": "返り値を送れません / the result cannot be sent back", "example": {},
-                             "expected": None, "actual": None, "detail": traceback.format_exc(limit=1)},
-                 "violations": list(guard.VIOLATIONS)}  # fmt: skip
-        payload = wire.encode_reply(reply)
+        detail = traceback.format_exc(limit=1)
+        payload = wire.encode_reply({**_cannot_send("返り値を送れません / the result cannot be sent back", detail), **stamp})
     conn.send_bytes(payload)
+
+
+def _cannot_send(problem: str, detail: str) -> dict[str, Any]:
+    return {"failure": {"problem": problem, "example": {}, "expected": None, "actual": None, "detail": detail}}
 
 
 def _die_with_parent() -> None:
