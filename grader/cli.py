@@ -85,7 +85,11 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 def _plots(exercises: Sequence[registry.Exercise], args: argparse.Namespace, console: Console) -> None:
     """``check --plots DIR``: the student's curves over the reference's (the kit only: a release has no reference)."""
     if oracle.replaying():
-        console.print("[yellow]図には参照実装が必要です (配布版にはありません) / plots need the reference, which a release does not hold[/yellow]")
+        console.print(
+            "[yellow]配布版では図を作れません (図には参照実装が必要で、配布版には含まれていません)。上の点数はそのまま有効です / "
+            "plots cannot be drawn in a student release (they need the reference, which a release does not hold); "
+            "your scores above stand as they are[/yellow]"
+        )
         return
     from grader import plots
 

@@ -190,3 +190,20 @@ def test_plots_are_written_for_working_and_unfinished_code(tmp_path, target):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("ex2_swish.png", "ex4_sgdr.png", "ex6_training_loop.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_plots_in_a_release_say_why_there_are_none(tmp_path, monkeypatch):
+    """A release replays the bank and holds no reference: ``--plots`` says so, and draws nothing."""
+    import argparse
+    import io
+
+    from rich.console import Console
+
+    from grader import cli, oracle
+
+    monkeypatch.setattr(oracle, "replaying", lambda: True)
+    out = io.StringIO()
+    args = argparse.Namespace(target=ROOT / "solutions", plots=tmp_path / "plots")
+    cli._plots(list(registry.EXERCISES), args, Console(file=out, width=300))
+    assert "plots cannot be drawn in a student release" in out.getvalue()
+    assert not (tmp_path / "plots").exists()

@@ -23,7 +23,6 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Any
 
 from grader.registry import Exercise, find

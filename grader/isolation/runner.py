@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from grader import devices
-from grader.isolation import wire
 from grader.errors import GraderError
 from grader.feedback import CheckFailure
+from grader.isolation import wire
 from grader.loader import LoadError, find_source
 from grader.registry import Exercise
-from grader.runner import StudentError, builtin_exception, driver_key
-from grader.runner import Limits
+from grader.runner import Limits, StudentError, builtin_exception, driver_key
 
 #: Seconds a new worker may take to start and load the student's file.
 START_TIMEOUT_S = 60.0

@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from grader import registry
-from grader.isolation import guard, wire
 from grader.feedback import CheckFailure, plain
+from grader.isolation import guard, wire
 from grader.loader import LoadError, load_module, student_traceback
 from grader.runner import DRIVERS, Limits, StudentError, Submission
 
