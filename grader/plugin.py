@@ -65,6 +65,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --isolate: megabytes of memory the student's code may use",
     )
     group.addoption(
+        "--budget",
+        type=float,
+        default=Limits.budget_s,
+        help="with --isolate: seconds the student's code may run in all, across every check",
+    )
+    group.addoption(
+        "--sandbox",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="with --isolate: run the workers in the OS sandbox (bubblewrap): where it can start (auto), always "
+        "(on: a grader error where it cannot), or never (off: the audit hook is the only guard)",
+    )
+    group.addoption(
         "--profile",
         default=profiles.STUDENT,
         choices=profiles.PROFILES,
@@ -118,8 +131,13 @@ def runner(pytestconfig: pytest.Config) -> Iterator[InProcessRunner | IsolatedRu
         # The seam: the engine reaches the isolation layer here, and only when asked to.
         from grader.isolation.runner import IsolatedRunner
 
-        limits = Limits(pytestconfig.getoption("--call-timeout"), pytestconfig.getoption("--worker-memory"))
-        chosen: InProcessRunner | IsolatedRunner = IsolatedRunner(target, limits)
+        limits = Limits(
+            call_timeout_s=pytestconfig.getoption("--call-timeout"),
+            memory_mb=pytestconfig.getoption("--worker-memory"),
+            budget_s=pytestconfig.getoption("--budget"),
+        )
+        sandbox = {"auto": None, "on": True, "off": False}[pytestconfig.getoption("--sandbox")]
+        chosen: InProcessRunner | IsolatedRunner = IsolatedRunner(target, limits, sandbox)
     else:
         chosen = InProcessRunner(target)
     pytestconfig.stash[RUNNER] = chosen

@@ -31,10 +31,18 @@ from grader.registry import Exercise
 
 @dataclass(frozen=True)
 class Limits:
-    """What the student's code may use when it runs isolated (see grader/isolation/): seconds per request, and memory on top of what torch itself takes."""
+    """What the student's code may use when it runs isolated (see grader/isolation/).
+
+    ``call_timeout_s``: wall-clock seconds per request; ``memory_mb``: memory on top of
+    what torch itself takes; ``cpu_s``: CPU seconds of one worker (all its threads);
+    ``budget_s``: wall-clock seconds of the student's code across all the checks of one
+    grading run, after which the remaining checks fail at once.
+    """
 
     call_timeout_s: float = 20.0
     memory_mb: int = 2048
+    cpu_s: float = 300.0
+    budget_s: float = 600.0
 
 
 #: Every driver, by "module:qualname": how a worker finds the one a check asked for.

@@ -14,19 +14,18 @@ check gets a fresh worker.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import signal
-import sys
-import types
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from grader import devices
 from grader.errors import GraderError
 from grader.feedback import CheckFailure
-from grader.isolation import wire
+from grader.isolation import fork_server, sandbox, wire
 from grader.loader import LoadError, find_source
 from grader.registry import Exercise
 from grader.runner import Limits, StudentError, builtin_exception, driver_key
@@ -34,38 +33,8 @@ from grader.runner import Limits, StudentError, builtin_exception, driver_key
 #: Seconds a new worker may take to start and load the student's file.
 START_TIMEOUT_S = 60.0
 
-_context: multiprocessing.context.ForkServerContext | None = None
-
-
-def context() -> multiprocessing.context.ForkServerContext:
-    """The fork server that workers start from: torch and the check modules preloaded, CUDA untouched."""
-    global _context
-    if _context is None:
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["grader.isolation.preload"])
-    return _context
-
-
-@contextlib.contextmanager
-def _bare_main() -> Iterator[None]:
-    """Start a worker without re-importing this program's ``__main__`` in it, even from a daemon.
-
-    multiprocessing imports the parent's main module in every child it starts. For a
-    worker that would be whatever program runs the grader (a test runner, a Dask
-    worker, a script), none of which the student's code should share a process with.
-    """
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    # A Dask worker is a daemonic process, and multiprocessing refuses children to those
-    # (they could outlive it). Ours cannot: each dies with its fork server (see worker.serve).
-    config = multiprocessing.current_process()._config  # noqa: SLF001
-    daemon = config.pop("daemon", None)
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-        if daemon is not None:
-            config["daemon"] = daemon
+#: The largest exercise file sent to a worker (a class batch refuses larger files when it stages them).
+MAX_SOURCE_BYTES = 16 * 2**20
 
 
 class WorkerFailure(CheckFailure):
@@ -80,24 +49,27 @@ class Worker:
     :attr:`hello`, or as a :class:`WorkerFailure` if loading it hung or killed the worker.
     """
 
-    def __init__(self, target: Path, exercise: Exercise, limits: Limits, use_cuda: bool) -> None:
-        from grader.isolation import worker
-
+    def __init__(self, source: Path, exercise: Exercise, limits: Limits, use_cuda: bool, sandboxed: bool) -> None:
         self.limits = limits
         self._last_id = 0  # each request's id is one more: its reply must carry it
-        try:
-            ctx = context()
-            self._conn, child = ctx.Pipe(duplex=True)
-            self.process = ctx.Process(
-                target=worker.serve, args=(child, str(target), exercise.id, limits, use_cuda), daemon=True
-            )
-            with _bare_main():
-                self.process.start()
-            child.close()
-        except Exception as err:  # noqa: BLE001 - no worker at all: the fork server could not start or fork
-            raise GraderError(f"the fork server could not start a worker for {exercise.id}: {type(err).__name__}: {err}") from err
+        self._conn, child = multiprocessing.Pipe(duplex=True)
+        self.process = self._fork(child, exercise, use_cuda, sandboxed)
         self._set_up(exercise, use_cuda)
+        try:
+            self._conn.send_bytes(wire.encode_request({"filename": source.name, "source": _read_source(source)}))
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # it ended: the wait below says how
         self.hello = self._receive(START_TIMEOUT_S, what=f"{exercise.filename} の読み込み / loading {exercise.filename}")
+
+    def _fork(self, child: Connection, exercise: Exercise, use_cuda: bool, sandboxed: bool) -> fork_server.WorkerProcess:
+        """A worker from this process's fork server; one that ended is started again once (a kit's failure after that)."""
+        for attempt in (1, 2):
+            try:
+                return fork_server.server(sandboxed, use_cuda).start(child, exercise.id, self.limits, use_cuda)
+            except fork_server.ForkServerGone as err:
+                if attempt == 2:
+                    raise GraderError(f"the fork server could not start a worker for {exercise.id}: {err}") from err
+        raise AssertionError("unreachable")
 
     def _set_up(self, exercise: Exercise, use_cuda: bool) -> None:
         """Wait for the worker's set-up report (see :func:`grader.isolation.worker.serve`): any failure there is the kit's."""
@@ -180,7 +152,8 @@ class Worker:
         self.kill()
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            return f"signal {name}" + (" (メモリ不足? / out of memory?)" if -code == signal.SIGKILL else "")
+            hints = {signal.SIGKILL: " (メモリ不足? / out of memory?)", signal.SIGXCPU: " (CPU 時間の上限 / CPU time limit)"}
+            return f"signal {name}" + hints.get(-code, "")
         return f"exit code {code}"
 
     def alive(self) -> bool:
@@ -263,21 +236,46 @@ def _unpack(reply: dict[str, Any], what: str) -> Any:
 
 
 class IsolatedRunner:
-    """Loads each exercise of ``target`` in its own worker process."""
+    """Loads each exercise of ``target`` in its own worker process, inside the sandbox when there is one.
 
-    def __init__(self, target: Path, limits: Limits | None = None) -> None:
+    ``sandbox``: ``True`` requires the OS sandbox (:mod:`grader.isolation.sandbox`; a
+    :class:`GraderError` where it cannot start), ``False`` runs workers without it (the
+    audit hook is then the only guard), ``None`` uses it where it can start.
+    The student's code has :attr:`Limits.budget_s` seconds of wall-clock time in all:
+    after that, every remaining check fails at once.
+    """
+
+    def __init__(self, target: Path, limits: Limits | None = None, sandbox: bool | None = None) -> None:
         self.target = Path(target).resolve()
         self.limits = limits or Limits()
         self._workers: dict[str, Worker] = {}
         self._loaded: dict[str, RemoteSubmission | LoadError] = {}
+        self._sources: dict[str, Path] = {}
         self._violations: dict[str, list[str]] = {}
         self._broken: dict[str, GraderError] = {}  # exercises the kit failed to grade: no worker is tried again
         self._use_cuda = devices.cuda_available()
+        self._sandbox = sandbox
+        self._spent = 0.0  # seconds the student's code has run (the budget's count)
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the workers run in the OS sandbox (decided on first use)."""
+        if self._sandbox is None:
+            self._sandbox = sandbox.problem() is None
+        elif self._sandbox and sandbox.problem() is not None:
+            raise GraderError(f"the sandbox cannot start on this machine: {sandbox.problem()}")
+        return self._sandbox
 
     def load(self, exercise: Exercise) -> RemoteSubmission:
         if exercise.id not in self._loaded:
             try:
                 path = find_source(self.target, exercise)
+                if path.stat().st_size > MAX_SOURCE_BYTES:
+                    raise LoadError(
+                        f"{path.name} は {MAX_SOURCE_BYTES // 2**20} MiB を超えています / {path.name} is larger than "
+                        f"{MAX_SOURCE_BYTES // 2**20} MiB"
+                    )
+                self._sources[exercise.id] = path
                 hello = self._worker(exercise).hello
                 if "load_error" in hello:
                     raise LoadError(str(hello["load_error"]))
@@ -290,7 +288,16 @@ class IsolatedRunner:
         return loaded
 
     def request(self, exercise: Exercise, request: dict[str, Any], what: str) -> dict[str, Any]:
-        reply = self._worker(exercise).request(request, self.limits.call_timeout_s, what)
+        worker = self._worker(exercise)
+        left = self._budget_left()
+        started = time.monotonic()
+        try:
+            reply = worker.request(request, min(self.limits.call_timeout_s, left), what)
+        except WorkerFailure:
+            self._spent += time.monotonic() - started
+            self._budget_left()  # a time limit that was the budget's says so
+            raise
+        self._spent += time.monotonic() - started
         self._note(exercise, reply)
         return reply
 
@@ -299,9 +306,22 @@ class IsolatedRunner:
         return list(self._violations.get(exercise.id, []))
 
     def close(self) -> None:
+        """Kill the workers, and everything they left behind: nothing of this student outlives the run."""
         for worker in self._workers.values():
             worker.kill()
         self._workers.clear()
+        if self._sandbox is not None:
+            fork_server.sweep(self._sandbox, self._use_cuda)
+
+    def _budget_left(self) -> float:
+        left = self.limits.budget_s - self._spent
+        if left <= 0:
+            raise WorkerFailure(
+                f"あなたのコードの実行時間が、この採点全体の持ち時間 {self.limits.budget_s:g} 秒を使い切りました。残りの確認は"
+                f"採点されません (遅すぎる処理や待ち時間はありませんか?) / your code used up its time budget for this "
+                f"grading run ({self.limits.budget_s:g} s); the remaining checks fail (is something very slow, or waiting?)"
+            )
+        return left
 
     def _worker(self, exercise: Exercise) -> Worker:
         if exercise.id in self._broken:
@@ -310,8 +330,14 @@ class IsolatedRunner:
         if worker is None or not worker.alive():
             if worker is not None:
                 worker.kill()
+            self._budget_left()
             try:
-                worker = Worker(self.target, exercise, self.limits, self._use_cuda)
+                fork_server.server(self.sandboxed, self._use_cuda)  # its start is the kit's time, not the student's
+                started = time.monotonic()
+                try:
+                    worker = Worker(self._sources[exercise.id], exercise, self.limits, self._use_cuda, self.sandboxed)
+                finally:
+                    self._spent += time.monotonic() - started
             except GraderError as err:
                 self._broken[exercise.id] = err
                 raise
@@ -325,3 +351,11 @@ class IsolatedRunner:
             if str(line) not in seen:
                 seen.append(str(line))
 
+
+def _read_source(path: Path) -> bytes:
+    """The student's file, read by the grading process: the worker gets these bytes, never the path."""
+    with path.open("rb") as f:
+        data = f.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise LoadError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
+    return data

@@ -1,10 +1,11 @@
 """An isolated worker: runs one exercise file of one submission, and answers requests.
 
-Started by :mod:`grader.isolation.runner` from a fork server that already imported torch and
-the check modules (for their drivers; see :mod:`grader.isolation.preload`), so a worker
-starts in milliseconds. Before the
-student's file runs, the worker limits its memory, silences its output, moves to a
-scratch folder and installs :mod:`grader.isolation.guard`. Then it loads the file and serves
+Forked, at the grading process's request (:mod:`grader.isolation.runner`), by a fork
+server that already imported torch and the check modules (for their drivers; see
+:mod:`grader.isolation.zygote`), so a worker starts in milliseconds, inside the sandbox
+(:mod:`grader.isolation.sandbox`). Before the student's file runs, the worker limits its
+memory, CPU time and files, silences its output, moves to its scratch folder and installs
+:mod:`grader.isolation.guard`. Then it receives the file, loads it and serves
 requests: "call the student's function ``name``" or "run this driver". Each reply is
 plain data (see :mod:`grader.isolation.wire`), or a failure to report.
 """
@@ -32,6 +33,18 @@ from grader.runner import DRIVERS, Limits, StudentError, Submission
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 
+#: The folder of the worker's scratch that holds its private copy of the student's file.
+SUBMISSION = "submission"
+
+#: The largest file a worker may write (its scratch space as a whole is bounded by the sandbox).
+MAX_FILE_BYTES = 64 * 2**20
+
+#: Processes and threads a sandbox's user may run at once (torch's own threads included).
+MAX_PROCESSES = 64
+
+#: Workers run at a lower priority than the grading process, which measures their time.
+NICENESS = 10
+
 
 def preload() -> None:
     """Import every check module (for its drivers), and make sure none of them imported the reference."""
@@ -43,19 +56,23 @@ def preload() -> None:
         raise RuntimeError(f"a worker must not hold the reference, but these modules are imported: {leaked}")
 
 
-def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_cuda: bool) -> None:
-    """The worker's whole life: set up and guard, load, then answer requests until the grading process hangs up.
+def serve(conn: Connection, exercise_id: str, limits: Limits, use_cuda: bool, scratch: Path, sandboxed: bool) -> None:
+    """The worker's whole life: set up and guard, receive and load the file, then answer requests until hung up.
 
-    The first message says whether the set-up (the kit's part) worked, before any of
-    the student's code runs: ``{"setup": "ok"}``, or ``{"setup_error": ...}`` when it did
-    not (a guard that cannot be installed, CUDA that cannot initialise). A worker that
-    ends before it sent either failed in the kit's part too. So the grading process can
-    tell the kit's failures (no score: :class:`~grader.errors.GraderError`) from the
+    Forked by the fork server (:mod:`grader.isolation.zygote`) in its own ``scratch``
+    folder. The first message says whether the set-up (the kit's part) worked, before
+    any of the student's code runs: ``{"setup": "ok"}``, or ``{"setup_error": ...}`` when
+    it did not (a guard that cannot be installed, CUDA that cannot initialise). A worker
+    that ends before it sent either failed in the kit's part too. So the grading process
+    can tell the kit's failures (no score: :class:`~grader.errors.GraderError`) from the
     student's (a load error, a crash while loading), and never blames a student for ours.
     ``use_cuda`` is the grading process's decision: this worker asks CUDA only when told to.
+
+    The student's file then arrives as bytes (``{"filename": ..., "source": ...}``) and is
+    written into ``scratch/submission/``: a private copy, never a link to their folder.
     """
     try:
-        _set_up(target, limits, use_cuda)
+        _set_up(limits, use_cuda, scratch, sandboxed)
     except BaseException:  # noqa: BLE001 - whatever broke, it broke before the student's code ran
         conn.send_bytes(wire.encode_reply({"setup_error": traceback.format_exc(limit=8)[-4000:]}))
         return
@@ -63,7 +80,13 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
 
     exercise = registry.find(exercise_id)
     try:
-        module = load_module(Path(target), exercise)
+        submission = wire.decode_request(conn.recv_bytes())
+    except EOFError:
+        return
+    folder = scratch / SUBMISSION
+    (folder / Path(submission["filename"]).name).write_bytes(submission["source"])
+    try:
+        module = load_module(folder, exercise)
         student: Submission | None = Submission(exercise, module, Path(module.__file__))
         hello: dict[str, Any] = {"ready": True}
     except LoadError as err:
@@ -77,23 +100,24 @@ def serve(conn: Connection, target: str, exercise_id: str, limits: Limits, use_c
         _reply(conn, _handle(student, request), request.get("id"))
 
 
-def _set_up(target: str, limits: Limits, use_cuda: bool) -> None:
-    """Everything before the student's file runs: imports, limits, CUDA when asked, scratch, the guard."""
+def _set_up(limits: Limits, use_cuda: bool, scratch: Path, sandboxed: bool) -> None:
+    """Everything before the student's file runs: limits, CUDA when asked, the scratch folder, the guard."""
     preload()
     _die_with_parent()
     _silence_output()
     torch.set_num_threads(1)
+    _limit_resources(limits, sandboxed)
     if use_cuda:
         torch.cuda.init()  # before the guard: CUDA loads its libraries through ctypes
         torch.cuda.device_count()  # so does this count (through NVML), until CUDA caches it
     else:
         _limit_memory(limits.memory_mb)
     sys.dont_write_bytecode = True  # torch's lazy imports must not write __pycache__ under the guard
-    scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
     os.environ["TMPDIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch)
     tempfile.tempdir = str(scratch)
     os.chdir(scratch)
-    guard.install(KIT_ROOT, Path(target), scratch)
+    (scratch / SUBMISSION).mkdir()
+    guard.install(KIT_ROOT, scratch / SUBMISSION, scratch)
 
 
 def _handle(student: Submission, request: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +201,23 @@ def _silence_output() -> None:
     for fd in (1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def _limit_resources(limits: Limits, sandboxed: bool) -> None:
+    """CPU time (every thread counts), file size, no core dumps, a lower priority; a process count in the sandbox.
+
+    Outside a sandbox the process count is the user's across the machine, so it is left alone there.
+    """
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(4, 1)  # PR_SET_DUMPABLE, which the fork server turned off for itself
+    cpu = int(limits.cpu_s)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sandboxed:
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+    os.nice(NICENESS)
 
 
 def _limit_memory(memory_mb: int) -> None:
