@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,20 +30,36 @@ FAULTS = ROOT / "tests" / "faults"
 EXIT_GRADER_ERROR = 4
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _faults_outside_the_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The sandbox shows no folder of ``tests/``: the fault injector goes on PYTHONPATH from a copy."""
+    global FAULTS
+    original, FAULTS = FAULTS, tmp_path_factory.mktemp("faults")
+    shutil.copy(original / "sitecustomize.py", FAULTS)
+    yield
+    FAULTS = original
+
+
 def run_grader(args: list[str], fault: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FAULTS), str(ROOT)]), "GRADER_TEST_FAULT": fault, **env}
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=600)
 
 
-def check_ex1(target: Path, out: Path, fault: str = "", **env: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    proc = run_grader(["check", "ex1", "--isolate", "--profile", "smoke", "--target", str(target), "--json", str(out)], fault, **env)
+def check_ex1(
+    target: Path, out: Path, fault: str = "", *extra: str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    args = ["check", "ex1", "--isolate", "--profile", "smoke", "--target", str(target), "--json", str(out), *extra]
+    proc = run_grader(args, fault, **env)
     return proc, json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_the_fork_server_never_asks_cuda(tmp_path: Path) -> None:
     """From its first preload on, any CUDA entry point kills the fork server (and would make this a grader error)."""
     log = tmp_path / "cuda_calls.txt"
-    proc, results = check_ex1(ROOT / "solutions", tmp_path / "results.json", "cuda_trap", GRADER_TEST_CUDA_TRAP_LOG=str(log))
+    # without the sandbox, so that the fork server can write the log here (it imports the same modules either way)
+    proc, results = check_ex1(
+        ROOT / "solutions", tmp_path / "results.json", "cuda_trap", "--unsafe-no-sandbox", GRADER_TEST_CUDA_TRAP_LOG=str(log)
+    )
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     assert lines[:1] == ["armed"], f"the tripwire was not set in the fork server: {lines}"
     assert lines[1:] == [], f"the fork server asked CUDA (or ran a backward pass): {lines[1:]}"

@@ -62,6 +62,7 @@ class Settings:
     exercises: tuple[str, ...]  # exercise ids
     profile: str = "grading"
     limits: Limits = Limits()
+    sandbox: bool = True  # False only where the instructor said --unsafe-no-sandbox
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +126,9 @@ def check_ids(everyone: Sequence[tuple[str, Path]]) -> None:
 def content_hash(staged: staging.Staged, settings: Settings) -> str:
     """A digest of everything the grade depends on: the staged files, the grader and reference sources, the settings."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([settings.exercises, settings.profile, settings.limits.call_timeout_s, settings.limits.memory_mb]).encode())
+    limits = settings.limits
+    digest.update(json.dumps([settings.exercises, settings.profile, limits.call_timeout_s, limits.memory_mb, limits.cpu_s,
+                              limits.budget_s, settings.sandbox]).encode())  # fmt: skip
     digest.update(_kit_digest().encode())
     for exercise_id in settings.exercises:
         if exercise_id in staged.files:
@@ -162,7 +165,9 @@ def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
     from grader.session import grade
 
     exercises = [registry.find(e) for e in settings.exercises]
-    extra = ["--isolate", "--call-timeout", str(settings.limits.call_timeout_s), "--worker-memory", str(settings.limits.memory_mb)]
+    limits = settings.limits
+    extra = ["--isolate", "--call-timeout", str(limits.call_timeout_s), "--worker-memory", str(limits.memory_mb),
+             "--budget", str(limits.budget_s), "--sandbox", "on" if settings.sandbox else "off"]  # fmt: skip
     with _session_lock:
         results = grade(exercises, Path(folder), settings.profile, extra)
     text = io.StringIO()
@@ -183,7 +188,7 @@ def preflight(settings: Settings, executor: concurrent.futures.Executor) -> None
             f"事前確認には模範解答 {answers} が必要です / the preflight grades the model answers, but {answers} "
             "does not exist (run from the kit's checkout, or pass --no-preflight)"
         )
-    jobs = [Settings((exercise,), PREFLIGHT_PROFILE, settings.limits) for exercise in settings.exercises]
+    jobs = [Settings((exercise,), PREFLIGHT_PROFILE, settings.limits, settings.sandbox) for exercise in settings.exercises]
     futures = [executor.submit(grade_submission, str(answers), job) for job in jobs]
     problems = []
     for job, future in zip(jobs, futures):

@@ -37,6 +37,15 @@ def add_commands(sub: Any) -> dict[str, Callable[[argparse.Namespace, Console], 
     batch.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="ex1 ... ex6 (default: all)")
     batch.add_argument("--timeout", type=float, default=Limits.call_timeout_s, help="seconds per call of student code")
     batch.add_argument("--memory", type=int, default=Limits.memory_mb, help="megabytes of memory per worker")
+    batch.add_argument(
+        "--budget", type=float, default=Limits.budget_s,
+        help="seconds one student's code may run in all (after that, their remaining checks fail)",
+    )  # fmt: skip
+    batch.add_argument(
+        "--unsafe-no-sandbox", action="store_true",
+        help="grade even where the OS sandbox (bubblewrap) cannot start: a submission can then read other "
+        "students' files and the model answers, or fake its grade",
+    )  # fmt: skip
     batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
     batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     batch.add_argument(
@@ -65,9 +74,11 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
     if args.workers is not None and args.workers < 1:
         console.print("[red]--workers は 1 以上 / --workers must be at least 1[/red]")
         return 2
-    if args.timeout <= 0 or args.memory <= 0:
-        console.print("[red]--timeout と --memory は正の数 / --timeout and --memory must be positive[/red]")
+    if args.timeout <= 0 or args.memory <= 0 or args.budget <= 0:
+        console.print("[red]--timeout, --memory, --budget は正の数 / --timeout, --memory and --budget must be positive[/red]")
         return 2
+    if not _sandbox_or_consent(args, console):
+        return EXIT_GRADER_ERROR
     try:
         work = _nbgrader_work(args, console) if args.nbgrader is not None else _folders_work(args)
     except (ValueError, batch.BatchError) as err:
@@ -122,6 +133,31 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _sandbox_or_consent(args: argparse.Namespace, console: Console) -> bool:
+    """Whether to go on: the OS sandbox starts here, or the instructor said ``--unsafe-no-sandbox``."""
+    from grader.isolation import sandbox
+
+    if args.unsafe_no_sandbox:
+        console.print(
+            "[bold yellow]OS のサンドボックスなしで採点します: 提出物は他の学生のファイルや模範解答を読めます / grading "
+            "without the OS sandbox (--unsafe-no-sandbox): a submission can read other students' files and the model "
+            "answers, and fake its grade[/bold yellow]"
+        )
+        return True
+    if args.dask_scheduler:
+        return True  # each Dask worker's machine is checked where it grades (a grader error where it cannot)
+    problem = sandbox.problem()
+    if problem is None:
+        return True
+    console.print(
+        f"[bold magenta]OS のサンドボックス (bubblewrap) が起動できないため、採点を始めません / the OS sandbox "
+        f"(bubblewrap) cannot start on this machine, so no student was graded: {problem}\n"
+        "Debian/Ubuntu: sudo apt install bubblewrap (and allow unprivileged user namespaces). "
+        "To grade anyway, without it: --unsafe-no-sandbox[/bold magenta]"
+    )
+    return False
+
+
 def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
     """``batch SUBMISSIONS_DIR --out OUT_DIR``: what to run once the executor is there."""
     from grader.instructor import batch
@@ -132,7 +168,7 @@ def _folders_work(args: argparse.Namespace) -> Callable[..., Path]:
             "give SUBMISSIONS_DIR and --out OUT_DIR (or --nbgrader COURSE_DIR --assignment ID)"
         )
     exercises = tuple(registry.find(name).id for name in (args.exercises or [e.id for e in registry.EXERCISES]))
-    settings = batch.Settings(exercises, args.profile, Limits(args.timeout, args.memory))
+    settings = batch.Settings(exercises, args.profile, _limits(args), sandbox=not args.unsafe_no_sandbox)
     batch.students(args.submissions, args.out)
     return lambda executor, progress, replace: batch.run(
         args.submissions, args.out, settings, executor, progress, check_first=not args.no_preflight, replace=replace
@@ -156,16 +192,20 @@ def _nbgrader_work(args: argparse.Namespace, console: Console) -> Callable[..., 
     except gradebook.CourseError as err:
         raise batch.BatchError(str(err)) from None
     out = args.out or course.root / "grader-batch" / args.assignment
-    limits = Limits(args.timeout, args.memory)
+    limits, sandboxed = _limits(args), not args.unsafe_no_sandbox
 
     def work(executor: Any, progress: Any, replace: Any = None) -> Path:
         csv_path, totals = autograde.grade(
-            course, out, args.profile, limits, executor, progress, check_first=not args.no_preflight
+            course, out, args.profile, limits, executor, progress, check_first=not args.no_preflight, sandbox=sandboxed
         )
         console.print(f"gradebook: {course.db_url} ({len(totals)} students, assignment {args.assignment})")
         return csv_path
 
     return work
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(call_timeout_s=args.timeout, memory_mb=args.memory, budget_s=args.budget)
 
 
 def _course(args: argparse.Namespace, console: Console) -> int:

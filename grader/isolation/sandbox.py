@@ -40,7 +40,7 @@ ENGINE = KIT_ROOT / "grader"
 HIDDEN = tuple(KIT_ROOT / name for name in ("reference", "solutions", "tests", ".git"))
 
 #: The sandbox's one writable place (the workers' scratch folders), and its size.
-SCRATCH = "/tmp"
+SCRATCH = "/scratch"
 SCRATCH_BYTES = 512 * 2**20
 SHM_BYTES = 64 * 2**20
 

@@ -24,6 +24,7 @@ def grade(
     progress: Any = None,
     *,
     check_first: bool = True,
+    sandbox: bool = True,
 ) -> tuple[Path, dict[str, float]]:
     """Grade every submission of the assignment with the batch runner, then record it in the gradebook.
 
@@ -31,10 +32,11 @@ def grade(
     ``nbgrader generate_feedback`` read. Returns grades.csv's path and each student's total
     in the gradebook. Students whose results are already in ``out`` with the same content
     hash are not graded again, but their scores are written again (the gradebook may be new).
+    ``sandbox=False`` (``--unsafe-no-sandbox``) runs the workers without the OS sandbox.
     """
     graded = gradebook.exercises(course)
     everyone = gradebook.submissions(course)
-    settings = batch.Settings(tuple(ex.id for ex in graded), profile, limits)
+    settings = batch.Settings(tuple(ex.id for ex in graded), profile, limits, sandbox)
     csv_path = batch.run(
         course.root / course.coursedir.submitted_directory, out, settings, executor, progress, everyone, check_first=check_first
     )
