@@ -187,4 +187,10 @@ def sweep(sandboxed: bool, cuda: bool) -> None:
         del _servers[(sandboxed, cuda)]
 
 
+def close_all() -> None:
+    """Hang up on every fork server of this process (each sweeps and ends); the next worker starts a fresh one."""
+    while _servers:
+        _servers.popitem()[1].close()
+
+
 os.register_at_fork(after_in_child=_servers.clear)  # a forked process starts its own
