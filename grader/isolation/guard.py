@@ -4,7 +4,8 @@
 :class:`Refused` error, what a submission has no business doing while it is graded:
 
 - importing ``reference``, ``solutions`` or ``tests`` (by name, through importlib, or
-  by file path), and reading files under those folders;
+  by file path), and reading files under those folders (in the OS sandbox they are not
+  there at all; the guard says what was tried);
 - starting processes (fork, exec, spawn, subprocess, os.system);
 - network sockets, and sending signals (to the grader, say);
 - writing, renaming or deleting files anywhere but the worker's own scratch folder (which
@@ -13,8 +14,9 @@
 
 Every refusal is also written down in :data:`VIOLATIONS`, because the submission may
 catch the error; the grading process reads the list and takes the exercise's points.
-This is an audit hook in the worker's own interpreter, not an OS sandbox: see README
-("Threat model") for what it does not stop.
+This is an audit hook in the worker's own interpreter: code in that interpreter can switch
+it off. The wall is the OS sandbox (:mod:`grader.isolation.sandbox`); the guard is the
+second layer, which explains refusals in the feedback. See README ("Threat model").
 """
 
 from __future__ import annotations
@@ -99,3 +101,19 @@ def install(kit_root: Path, allowed: Path, scratch: Path) -> None:
             refuse("ctypes でネイティブコードを使おうとしました", f"the submission tried to use native code through ctypes ({event})")
 
     sys.addaudithook(hook)
+    sys.meta_path.insert(0, _RefuseForbidden(refuse))
+
+
+class _RefuseForbidden:
+    """A finder first on ``sys.meta_path``: ``importlib.import_module`` raises no ``import`` audit event.
+
+    In the sandbox the forbidden packages are not there at all; this names the attempt.
+    """
+
+    def __init__(self, refuse: Any) -> None:
+        self._refuse = refuse
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        top = fullname.split(".", 1)[0]
+        if top in FORBIDDEN_PACKAGES:
+            self._refuse(f"{top} を import しようとしました", f"the submission tried to import {top}")
