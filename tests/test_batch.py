@@ -32,6 +32,7 @@ EXERCISES = ("ex1_last_token", "ex4_sgdr")
 FULL = {"ex1_last_token": 18.0, "ex4_sgdr": 14.0}
 HOSTILE = ROOT / "tests" / "hostile"
 TIMEOUT_S = "2"  # per call: the infinite loop must not cost the suite a minute
+BUDGET_S = "60"  # per student: the class's time is bounded whatever a submission does
 # Deterministic like "grading" with a quarter of its examples: the expected scores are the
 # same (tests/test_mutants.py holds every mutant to them under "grading").
 #: Hostile students who also hand in a correct ex4, which must keep its full marks.
@@ -75,7 +76,7 @@ def batch_command(submissions: Path, out: Path, workers: int, preflight: bool = 
     """The batch command; the preflight (tests/test_grader_errors.py) runs in the first batch of the class only."""
     return [
         sys.executable, "-m", "grader", "batch", str(submissions), "--out", str(out),
-        "--workers", str(workers), "--exercises", *EXERCISES, "--timeout", TIMEOUT_S, "--profile", "smoke",
+        "--workers", str(workers), "--exercises", *EXERCISES, "--timeout", TIMEOUT_S, "--budget", BUDGET_S, "--profile", "smoke",
         *([] if preflight else ["--no-preflight"]),
     ]  # fmt: skip
 

@@ -218,6 +218,7 @@ FLAG_PHRASES = {
     "load_error": ("could not be imported", "was not found in"),
     "timeout": ("did not finish within",),
     "crashed": ("the process running your code ended",),
+    "over_budget": ("used up its time budget",),
 }
 
 
