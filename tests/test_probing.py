@@ -76,34 +76,39 @@ def labelled(x: torch.Tensor) -> torch.Tensor:
         return x * 2
 
 
-def numpy_round_trip(x: torch.Tensor) -> torch.Tensor:
-    return torch.from_numpy(x.detach().numpy() * 2) + torch.tensor(x.tolist()) + torch.as_tensor(np.ones(4))
+def python_data(x: torch.Tensor) -> torch.Tensor:
+    """Tensors from Python data and numpy: torch builds (and moves to x's device) with every mode off."""
+    on_cpu = torch.from_numpy(x.detach().cpu().numpy() * 2) + torch.as_tensor(np.ones(4))
+    return on_cpu.to(x.device) + torch.tensor(x.tolist(), device=x.device) + x.new_tensor([1.0, 2.0, 3.0, 4.0])
 
 
-#: What honest code does inside a measured call: none of it may look like tampering.
-HONEST: dict[str, Callable[[], Any]] = {
-    "swish": lambda: X * torch.sigmoid(1.5 * X),
-    "custom Function": lambda: Swish.apply(X, 1.5),
-    "printing tensors": lambda: printed(X),
-    "record_function labels": lambda: labelled(X),
-    "tensors from Python data and numpy": lambda: numpy_round_trip(X),
-    "a new Parameter and a module": lambda: nn.Linear(4, 2)(X) + nn.Parameter(torch.tensor(1.0)),
-    "no-op conversions": lambda: X.contiguous().to(torch.float32).reshape(3, 4),
-    "x.data and the input itself": lambda: (X.data * 2, X),
-    "a Python loop": lambda: torch.stack([X[i] * 2 for i in range(3)]),
-    "item and masks": lambda: X.masked_fill(X > X[0, 0].item(), float("-inf")).softmax(-1),
-    "attention": lambda: F.scaled_dot_product_attention(X[None], X[None], X[None], is_causal=True),
-    "einsum and max": lambda: torch.einsum("ij,kj->ik", X, X).max(dim=1),
-    "backward inside the call": lambda: torch.autograd.grad((X * X).sum(), X)[0],
-    "in place on a copy": lambda: X.detach().clone().mul_(2),
+#: What honest code does inside a measured call, on a device's x: none of it may look like tampering.
+HONEST: dict[str, Callable[[torch.Tensor], Any]] = {
+    "swish": lambda x: x * torch.sigmoid(1.5 * x),
+    "custom Function": lambda x: Swish.apply(x, 1.5),
+    "printing tensors": printed,
+    "record_function labels": labelled,
+    "tensors from Python data and numpy": python_data,
+    "a new Parameter and a module": lambda x: nn.Linear(4, 2, device=x.device)(x) + nn.Parameter(torch.tensor(1.0, device=x.device)),
+    "no-op conversions": lambda x: x.contiguous().to(torch.float32).to(x.device).reshape(3, 4),
+    "x.data and the input itself": lambda x: (x.data * 2, x),
+    "a Python loop": lambda x: torch.stack([x[i] * 2 for i in range(3)]),
+    "item and masks": lambda x: x.masked_fill(x > x[0, 0].item(), float("-inf")).softmax(-1),
+    "attention": lambda x: F.scaled_dot_product_attention(x[None], x[None], x[None], is_causal=True),
+    "einsum and max": lambda x: torch.einsum("ij,kj->ik", x, x).max(dim=1),
+    "backward inside the call": lambda x: torch.autograd.grad((x * x).sum(), x)[0],
+    "in place on a copy": lambda x: x.detach().clone().mul_(2),
 }
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", HONEST)
-def test_honest_code_is_measured_as_before(name: str) -> None:
+def test_honest_code_is_measured_as_before(name: str, device: str) -> None:
+    x = X.detach().to(device).requires_grad_(True)
     with Bare() as bare:
-        HONEST[name]()
-    _, ops = aten_ops(HONEST[name])
+        HONEST[name](x)
+    _, ops = aten_ops(lambda: HONEST[name](x))
     assert ops == bare.ops
 
 
