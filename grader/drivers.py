@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from grader.probes import aten_ops
+from grader.probing.seal import protect
 from grader.runner import driver
 
 
@@ -52,3 +53,6 @@ def op_counts(student: Any, name: str, calls: Sequence[Sequence[Any]]) -> list[t
         out, ops = aten_ops(lambda args=args: getattr(student, name)(*args))
         results.append((out.detach() if isinstance(out, torch.Tensor) else out, len(ops)))
     return results
+
+
+protect(__name__)  # before any student code: see grader/probing/seal.py

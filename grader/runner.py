@@ -27,6 +27,7 @@ from typing import Any
 
 from grader.feedback import CheckFailure
 from grader.loader import LoadError, load_module, student_traceback
+from grader.probing.seal import INSTRUMENTS, protect, protect_entry, verify
 from grader.registry import Exercise
 
 @dataclass(frozen=True)
@@ -50,9 +51,32 @@ DRIVERS: dict[str, Callable[..., Any]] = {}
 
 
 def driver(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Register ``fn(student, *data) -> data`` as a driver (see the module docstring)."""
-    DRIVERS[driver_key(fn)] = fn
-    return fn
+    """Register ``fn(student, *data) -> data`` as a driver (see the module docstring).
+
+    A driver that measures structure (its code calls one of :data:`~grader.probing.seal.INSTRUMENTS`)
+    is registered, and returned, behind a check of the grader's own code: first and last it
+    verifies that the student's code rewrote none of it (:mod:`grader.probing.seal`), so that
+    rebinding a name the driver uses (``drivers.aten_ops = ...``) fails the check instead of
+    faking its measurement. Other drivers return values the checks compare with the
+    reference's: a rewritten driver could only fake what the student's own code can return.
+    """
+    key = driver_key(fn)
+    if not INSTRUMENTS & set(fn.__code__.co_names):
+        DRIVERS[key] = fn
+        protect_entry(DRIVERS, key, "grader.runner.DRIVERS")
+        return fn
+
+    @functools.wraps(fn)
+    def measuring(*args: Any, **kwargs: Any) -> Any:
+        verify()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            verify()
+
+    DRIVERS[key] = measuring
+    protect_entry(DRIVERS, key, "grader.runner.DRIVERS")
+    return measuring
 
 
 def driver_key(fn: Callable[..., Any]) -> str:
@@ -86,7 +110,7 @@ def builtin_exception(type_names: list[str], message: str) -> BaseException:
         if isinstance(kind, type) and issubclass(kind, BaseException):
             try:
                 return kind(message)
-            except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs five arguments
+            except Exception:
                 continue
     return Exception(message)
 
@@ -133,7 +157,7 @@ class Submission:
                 raise
             except CheckFailure:
                 raise
-            except BaseException as err:  # noqa: BLE001 - SystemExit in student code is a failure, not an exit
+            except BaseException as err:
                 try:
                     example = dict(signature.bind(*args, **kwargs).arguments)
                 except TypeError:
@@ -169,3 +193,6 @@ class InProcessRunner:
 
     def close(self) -> None:
         """Nothing to stop."""
+
+
+protect(__name__)

@@ -8,5 +8,9 @@ operators they dispatch, wherever the student's code runs.
 from __future__ import annotations
 
 from grader.drivers import op_counts, vjp
+from grader.probing.seal import protect
 
 __all__ = ["op_counts", "vjp"]
+
+
+protect(__name__)  # before any student code: see grader/probing/seal.py

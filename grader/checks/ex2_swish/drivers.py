@@ -15,6 +15,7 @@ from torch import nn
 
 from grader.checks.ex2_swish.arguments import swish_args
 from grader.probes import aten_ops, saved_tensors
+from grader.probing.seal import protect
 from grader.runner import driver
 
 #: The fused SiLU kernels the exercise asks you to write yourself.
@@ -46,7 +47,8 @@ def custom_function_facts(student: Any, x: torch.Tensor, beta: Any, module_beta:
 @driver
 def kept_for_backward(student: Any, x: torch.Tensor, beta: Any) -> dict[str, Any]:
     """``swish(x, beta)`` and every tensor kept for backward (saved, or left on ``ctx``): shape, dtype, size, is it x."""
-    out, saved = saved_tensors(lambda: student.swish(*swish_args(x, beta)))
+    inputs = [t for t in (x, beta) if isinstance(t, torch.Tensor)]
+    out, saved = saved_tensors(lambda: student.swish(*swish_args(x, beta)), inputs)
     ctx = getattr(out, "grad_fn", None)  # for a custom Function, the ctx of forward is the graph node
     kept_on_ctx = [v for v in getattr(ctx, "__dict__", {}).values() if isinstance(v, torch.Tensor)]
     kept = [
@@ -146,8 +148,11 @@ def _detached(out: Any) -> Any:
 
 
 def _node(student: Any, out: Any) -> dict[str, Any]:
-    """The graph node of ``out``: its type's name, and whether it is the backward of the student's SwishFunction."""
-    node = getattr(out, "grad_fn", None)
+    """The graph node of ``out``: its type's name, and whether it is the backward of the student's SwishFunction.
+
+    Only a plain tensor's node is read: a tensor subclass could answer ``grad_fn`` itself.
+    """
+    node = out.grad_fn if type(out) in (torch.Tensor, nn.Parameter) else None
     forward_cls = getattr(node, "_forward_cls", None)
     return {
         "type": type(node).__name__,
@@ -166,3 +171,6 @@ def _parameters(module: nn.Module) -> dict[str, dict[str, Any]]:
 def _same_memory(t: torch.Tensor, x: torch.Tensor) -> bool:
     """``t`` is ``x`` itself (or a view of exactly its elements), not a copy."""
     return t.data_ptr() == x.data_ptr() and t.shape == x.shape
+
+
+protect(__name__)  # before any student code: see grader/probing/seal.py
