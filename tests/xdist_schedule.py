@@ -28,10 +28,10 @@ COSTS: dict[str, float] = {
     "grading-ex1_last_token": 20,
     "nbgrader": 115,  # the course, the nbgrader cycle, batch --nbgrader
     "grader_errors": 105,  # faults in real grading runs (37 s of it in the fast loop)
-    "release": 88,  # the release, then a fresh virtual environment
-    "batch": 85,  # the class with 2 workers, then with 1
-    "batch_kill_nine": 67,  # three batch runs, the first killed half way
-    "batch_dask": 27,
+    "release": 81,  # the release (21 s), then a fresh virtual environment (60 s)
+    "batch": 85,  # the class with 2 workers, then with 1 (under load: 64 s and 53 s)
+    "batch_kill_nine": 50,  # three batch runs, the first killed half way
+    "batch_dask": 15,
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[solutions-True]": 34,
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 12,
     "cli_solutions": 24,
