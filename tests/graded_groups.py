@@ -1,11 +1,14 @@
-"""Grading the kit's test files in groups: one grader process per group, shared by every test module.
+"""Grading the kit's test files in groups: one grader process per exercise, shared by every test module.
 
 Mutants, variants and real-code files (tests/mutants, tests/variants, tests/real) are
-graded in groups of ``GROUP_SIZE``, one process each (see tests.grading.grade_files). A
-process's start and first grade (Python, torch, pytest, the checks' first use of torch)
-cost about 10 s of CPU, a further file 1-5 s, so the groups are large: 7 of them for the
-138 files of exercises 1-6. Measured before exercise 6 (109 files), test_mutants and
-test_real took 417 s of CPU in 16 groups of 7, 330 s in 8 of 14 and 294 s in 5 of 22.
+graded in one process per exercise (see tests.grading.grade_files): its start (Python,
+torch, pytest) and an exercise's first grade (its checks' import and first use of torch,
+the oracle's memo of reference results: every file of an exercise is graded on the same
+examples) are then paid once per exercise. Measured on 2026-12-05 (2 cores, CPU seconds),
+each exercise's files graded in one process: ex1 17, ex2 51, ex3 48, ex4 40, ex5 114,
+ex6 139; the first file of an exercise costs 1.5-2 s more than the others. (Before: 7
+groups of 22 files in sorted order, which graded each exercise in 3 to 5 processes.)
+The groups are uneven; tests/xdist_schedule.py starts the heaviest first.
 A test asks for a file's grade with :func:`graded`; ``xdist_group`` (:func:`param`) keeps
 a group on one worker, so each group is graded once, whichever test module asks first.
 """
@@ -18,9 +21,8 @@ import pytest
 
 from tests.grading import MUTANTS, REAL, VARIANTS, Graded, files, grade_files
 
-GROUP_SIZE = 22  # files graded by one process; the groups are spread over the xdist workers
 ALL_FILES = files(MUTANTS) + files(VARIANTS) + files(REAL)
-GROUPS = {source: f"grading-{i // GROUP_SIZE}" for i, source in enumerate(ALL_FILES)}
+GROUPS = {source: f"grading-{source.parent.name}" for source in ALL_FILES}
 _graded: dict[Path, Graded] = {}
 
 

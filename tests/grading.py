@@ -60,12 +60,18 @@ class Graded:
 
 
 def grade(
-    target: Path, exercises: list[str], profile: str = "grading", timeout: float = 600, isolate: bool = False
+    target: Path,
+    exercises: list[str],
+    profile: str = "grading",
+    timeout: float = 600,
+    isolate: bool = False,
+    plots: Path | None = None,
 ) -> dict:
-    """Run ``python -m grader check`` (``--isolate``, if asked) on ``target`` and return its results.json."""
+    """Run ``python -m grader check`` (``--isolate``, ``--plots``, if asked) on ``target`` and return its results.json."""
     out = target / "results.json"
     cmd = [sys.executable, "-m", "grader", "check", *exercises, "--target", str(target), "--json", str(out)]
     cmd += ["--isolate"] if isolate else []
+    cmd += ["--plots", str(plots)] if plots else []
     proc = subprocess.run(
         [*cmd, "--profile", profile], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )

@@ -26,7 +26,10 @@ import pytest
 
 from tests.grading import MUTANTS, ROOT, VARIANTS, constants, expected_score, files, student_source
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch")]
+pytestmark = pytest.mark.slow
+#: The tests that read the class batch with 2 workers: one xdist worker builds it, once. The other
+#: runs (kill -9, Dask) grade on their own and are units of their own, free to run beside it.
+CLASS_BATCH = pytest.mark.xdist_group("batch")
 
 EXERCISES = ("ex1_last_token", "ex4_sgdr")
 FULL = {"ex1_last_token": 18.0, "ex4_sgdr": 14.0}
@@ -126,6 +129,7 @@ def two_workers(classroom, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     return out, run_batch(submissions, out, 2, env)
 
 
+@CLASS_BATCH
 def test_class_of_thirty_gets_the_expected_grades(classroom, two_workers) -> None:
     submissions, expected, env = classroom
     out, proc = two_workers
@@ -142,6 +146,7 @@ def test_class_of_thirty_gets_the_expected_grades(classroom, two_workers) -> Non
     assert flags["correct_both"]["flags"] == ""
 
 
+@CLASS_BATCH
 @pytest.mark.parametrize("source", of_exercise(files(HOSTILE), "ex1_last_token"), ids=lambda p: p.stem)
 def test_hostile_submission_gains_nothing(source: Path, two_workers) -> None:
     """Its score is what it earns honestly; a forbidden attempt is recorded (and costs the exercise)."""
@@ -153,12 +158,14 @@ def test_hostile_submission_gains_nothing(source: Path, two_workers) -> None:
     assert bool(exercise["violations"]) == bool(constants(source, "FORBIDDEN").get("FORBIDDEN", False))
 
 
+@CLASS_BATCH
 def test_one_worker_gives_the_same_grades(classroom, two_workers, tmp_path: Path) -> None:
     submissions, _, env = classroom
     run_batch(submissions, tmp_path / "one", 1, env, preflight=False)
     assert (tmp_path / "one" / "grades.csv").read_text() == (two_workers[0] / "grades.csv").read_text()
 
 
+@pytest.mark.xdist_group("batch_kill_nine")  # builds its own class (cheap: files), not the batch above
 def test_kill_nine_half_way_then_rerun_grades_only_what_is_missing(classroom, tmp_path: Path) -> None:
     submissions, expected, env = classroom
     out = tmp_path / "out"
@@ -192,6 +199,7 @@ def test_kill_nine_half_way_then_rerun_grades_only_what_is_missing(classroom, tm
         shutil.copy(ROOT / "exercises" / "ex1_last_token.py", changed)
 
 
+@pytest.mark.xdist_group("batch_dask")
 def test_dask_cluster_gives_the_same_grades(tmp_path: Path) -> None:
     """``--dask-scheduler`` runs the same work on a Dask cluster (here a LocalCluster of two processes)."""
     from distributed import LocalCluster

@@ -1,4 +1,9 @@
-"""The grader as students and instructors use it: CLI, JSON, failures that stay contained."""
+"""The grader as students and instructors use it: CLI, JSON, failures that stay contained.
+
+A grading run that several tests read is made once, in a fixture, and its tests share an
+``xdist_group`` so that one worker makes it: the model answers and the stubs, each with
+``--plots``; a mutant of ex1 under the grading profile; ex1's model answer with ``--json``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,23 +26,50 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def solutions_results(tmp_path_factory) -> dict:
-    target = tmp_path_factory.mktemp("solutions")
+SOLUTIONS = pytest.mark.xdist_group("cli_solutions")  # one worker grades the model answers once for these
+STUBS = pytest.mark.xdist_group("cli_stubs")  # one worker grades the stubs once for these
+EX1_MUTANT = pytest.mark.xdist_group("cli_ex1_mutant")  # one worker grades the mutant once for these
+EX1_SOLUTION = pytest.mark.xdist_group("cli_ex1_solutions")  # one worker runs the CLI once for these
+
+
+@dataclass(frozen=True)
+class Checked:
+    """``grader check`` of every exercise in a folder: its results.json, and the folder it drew its plots in."""
+
+    results: dict
+    plots: Path
+
+
+def check_every_exercise(folder: str, tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """``grader check --json --plots`` (grading profile) on a copy of ``folder``'s exercise files; it must exit 0."""
+    target = tmp_path_factory.mktemp(folder)
     for ex in registry.EXERCISES:
-        shutil.copy(ROOT / "solutions" / ex.filename, target)
-    return grade(target, ALL)
+        shutil.copy(ROOT / folder / ex.filename, target)
+    plots = tmp_path_factory.mktemp(f"{folder}_plots")
+    return Checked(grade(target, ALL, plots=plots), plots)
 
 
 @pytest.fixture(scope="module")
-def stub_results(tmp_path_factory) -> dict:
-    target = tmp_path_factory.mktemp("stubs")
-    for ex in registry.EXERCISES:
-        shutil.copy(ROOT / "exercises" / ex.filename, target)
-    return grade(target, ALL)
+def solutions_checked(tmp_path_factory) -> Checked:
+    return check_every_exercise("solutions", tmp_path_factory)
 
 
-@pytest.mark.xdist_group("cli_solutions")  # one worker grades the solutions once for both
+@pytest.fixture(scope="module")
+def stubs_checked(tmp_path_factory) -> Checked:
+    return check_every_exercise("exercises", tmp_path_factory)
+
+
+@pytest.fixture
+def solutions_results(solutions_checked) -> dict:
+    return solutions_checked.results
+
+
+@pytest.fixture
+def stub_results(stubs_checked) -> dict:
+    return stubs_checked.results
+
+
+@SOLUTIONS
 def test_solutions_get_full_marks_on_every_check(solutions_results):
     failed = [t["name"] + "\n" + t["output"] for t in solutions_results["tests"] if t["score"] != t["max_score"]]
     assert failed == []
@@ -43,6 +77,7 @@ def test_solutions_get_full_marks_on_every_check(solutions_results):
     assert set(solutions_results["exercises"]) == set(ALL)
 
 
+@STUBS
 def test_stubs_get_zero_on_every_check(stub_results):
     scored = [t["name"] for t in stub_results["tests"] if t["score"] != 0]
     assert scored == []
@@ -63,7 +98,7 @@ def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full
     assert all(not e["violations"] for e in results["exercises"].values())
 
 
-@pytest.mark.xdist_group("cli_solutions")  # one worker grades the solutions once for both
+@SOLUTIONS
 def test_results_json_is_gradescope_shaped(solutions_results):
     assert set(solutions_results) >= {"score", "max_score", "tests", "exercises"}
     for t in solutions_results["tests"]:
@@ -97,9 +132,17 @@ def test_a_missing_file_scores_zero_and_says_so(tmp_path):
     assert all("was not found" in t["output"] for t in raw["tests"])
 
 
-def test_failure_shows_smallest_example_expected_actual_and_hint(tmp_path):
-    shutil.copy(MUTANTS / "ex1_last_token" / "sum_minus_one.py", tmp_path / "ex1_last_token.py")
-    output = by_exercise(grade(tmp_path, ["ex1"]), "ex1_last_token").output("test_last_token_masked_values")
+@pytest.fixture(scope="module")
+def sum_minus_one(tmp_path_factory) -> tuple[Path, dict]:
+    """A folder holding ex1's mutant ``sum_minus_one``, and its results under the grading profile."""
+    target = tmp_path_factory.mktemp("sum_minus_one")
+    shutil.copy(MUTANTS / "ex1_last_token" / "sum_minus_one.py", target / "ex1_last_token.py")
+    return target, grade(target, ["ex1"])
+
+
+@EX1_MUTANT
+def test_failure_shows_smallest_example_expected_actual_and_hint(sum_minus_one):
+    output = by_exercise(sum_minus_one[1], "ex1_last_token").output("test_last_token_masked_values")
     for part in ("例 / example:", "mask", "期待 / expected:", "実際 / actual:", "Mismatched elements", "ヒント:", "Hint:"):
         assert part in output
     assert "hypothesis" not in output.lower() and "Traceback" not in output
@@ -108,15 +151,23 @@ def test_failure_shows_smallest_example_expected_actual_and_hint(tmp_path):
     assert "shape=(1, 2, 1)" in output and "tensor([[0., 1.]])" in output
 
 
-def test_grading_profile_is_deterministic(tmp_path):
-    shutil.copy(MUTANTS / "ex1_last_token" / "sum_minus_one.py", tmp_path / "ex1_last_token.py")
-    first = grade(tmp_path, ["ex1"])
-    second = grade(tmp_path, ["ex1"])
+@EX1_MUTANT
+def test_grading_profile_is_deterministic(sum_minus_one):
+    target, first = sum_minus_one
+    second = grade(target, ["ex1"])  # the same folder again, in a process of its own
     assert first == second
 
 
-def test_cli_accepts_short_and_long_ids_and_reports_a_table(tmp_path):
-    proc = run_cli("check", "ex1", "ex1_last_token", "--target", "solutions")
+@pytest.fixture(scope="module")
+def ex1_solution_cli(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``grader check`` of ex1's model answer, named by its short and its long id, with a JSON file."""
+    out = tmp_path_factory.mktemp("cli_json") / "r.json"
+    return run_cli("check", "ex1", "ex1_last_token", "--target", "solutions", "--json", str(out)), out
+
+
+@EX1_SOLUTION
+def test_cli_accepts_short_and_long_ids_and_reports_a_table(ex1_solution_cli):
+    proc, _ = ex1_solution_cli
     assert proc.returncode == 0
     assert "ex1_last_token" in proc.stdout and "18 / 18" in proc.stdout
 
@@ -150,9 +201,10 @@ def test_pytest_entry_point_marks_and_scores(tmp_path):
     assert "deselected" in proc.stdout  # the other exercises' checks were filtered out by -m ex1
 
 
-def test_json_file_is_valid_utf8_with_japanese(tmp_path):
-    out = tmp_path / "r.json"
-    assert run_cli("check", "ex1", "--target", "solutions", "--json", str(out)).returncode == 0
+@EX1_SOLUTION
+def test_json_file_is_valid_utf8_with_japanese(ex1_solution_cli):
+    proc, out = ex1_solution_cli
+    assert proc.returncode == 0
     text = out.read_text(encoding="utf-8")
     assert json.loads(text)["score"] == 18
     assert "値が参照実装と一致" in text
@@ -184,12 +236,18 @@ def test_a_notebook_error_points_at_its_code(tmp_path):
     assert "raise RuntimeError('oops')" in output and "RuntimeError: oops" in output
 
 
-@pytest.mark.parametrize("target", ["solutions", "exercises"])
-def test_plots_are_written_for_working_and_unfinished_code(tmp_path, target):
-    proc = run_cli("check", "ex2", "ex4", "ex6", "--target", target, "--plots", str(tmp_path))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+@pytest.mark.parametrize(
+    "checked",
+    [
+        pytest.param("solutions_checked", id="solutions", marks=SOLUTIONS),
+        pytest.param("stubs_checked", id="exercises", marks=STUBS),
+    ],
+)
+def test_plots_are_written_for_working_and_unfinished_code(checked, request):
+    """``check --plots DIR`` (in the fixture's run, which exited 0) drew ex2, ex4 and ex6."""
+    plots = request.getfixturevalue(checked).plots
     for name in ("ex2_swish.png", "ex4_sgdr.png", "ex6_training_loop.png"):
-        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+        assert (plots / name).read_bytes().startswith(b"\x89PNG")
 
 
 def test_plots_in_a_release_say_why_there_are_none(tmp_path, monkeypatch):
