@@ -126,9 +126,7 @@ def check_ids(everyone: Sequence[tuple[str, Path]]) -> None:
 def content_hash(staged: staging.Staged, settings: Settings) -> str:
     """A digest of everything the grade depends on: the staged files, the grader and reference sources, the settings."""
     digest = hashlib.sha256()
-    limits = settings.limits
-    digest.update(json.dumps([settings.exercises, settings.profile, limits.call_timeout_s, limits.memory_mb, limits.cpu_s,
-                              limits.budget_s, settings.sandbox]).encode())  # fmt: skip
+    digest.update(json.dumps([settings.exercises, settings.profile, vars(settings.limits), settings.sandbox]).encode())
     digest.update(_kit_digest().encode())
     for exercise_id in settings.exercises:
         if exercise_id in staged.files:
@@ -165,9 +163,9 @@ def grade_submission(folder: str, settings: Settings) -> dict[str, Any]:
     from grader.session import grade
 
     exercises = [registry.find(e) for e in settings.exercises]
-    limits = settings.limits
+    limits, sandbox = settings.limits, "on" if settings.sandbox else "off"
     extra = ["--isolate", "--call-timeout", str(limits.call_timeout_s), "--worker-memory", str(limits.memory_mb),
-             "--budget", str(limits.budget_s), "--sandbox", "on" if settings.sandbox else "off"]  # fmt: skip
+             "--budget", str(limits.budget_s), "--sandbox", sandbox]  # fmt: skip
     with _session_lock:
         results = grade(exercises, Path(folder), settings.profile, extra)
     text = io.StringIO()
@@ -220,8 +218,6 @@ FLAG_PHRASES = {
     "crashed": ("the process running your code ended",),
     "over_budget": ("used up its time budget",),
 }
-
-
 #: The flag of an exercise the kit could not grade (it has no score).
 GRADER_ERROR = grades.GRADER_ERROR
 
