@@ -9,7 +9,7 @@ exactly as before: the same operators as a bare dispatch mode records.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -385,6 +385,18 @@ IN_A_WORKER = {
 
 @pytest.fixture(scope="module")
 def workers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, IsolatedRunner]:
+    """One runner per student above.
+
+    Without TORCHINDUCTOR_CACHE_DIR: torch sets it in this process when an attack above
+    imports inductor, the OS sandbox passes TORCH* variables on, and its fork server cannot
+    write the folder it names (outside the sandbox's scratch space).
+    """
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+        yield from _runners(tmp_path_factory)
+
+
+def _runners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, IsolatedRunner]]:
     runners = {}
     for name, (source, _) in IN_A_WORKER.items():
         folder = tmp_path_factory.mktemp(name)
