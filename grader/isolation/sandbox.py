@@ -51,6 +51,9 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch
 ENV_NAMES = ("PATH", "LANG", "TZ", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
 ENV_PREFIXES = ("LC_", "OMP_", "MKL_", "TORCH", "PYTORCH_", "CUDA_", "NVIDIA_", "GRADER_TEST_")
 
+#: Paths of the grading process's caches: outside the sandbox's file system (each worker sets its own).
+ENV_DROPPED = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "TORCH_HOME", "TORCH_EXTENSIONS_DIR")
+
 #: The user the code runs as inside (its own user namespace maps it to the grader's user).
 SANDBOX_UID = 1000
 
@@ -89,7 +92,7 @@ def command(argv: list[str], *, cuda: bool = False) -> list[str]:
 
 def environment() -> dict[str, str]:
     """What the sandbox's processes see of the grading process's environment, plus where the kit is."""
-    env = {k: v for k, v in os.environ.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
+    env = {k: v for k, v in os.environ.items() if (k in ENV_NAMES or k.startswith(ENV_PREFIXES)) and k not in ENV_DROPPED}
     shown = [str(p) for p in _pythonpath() if _may_show(p)]
     env.update(HOME=SCRATCH, TMPDIR=SCRATCH, PYTHONPATH=os.pathsep.join([str(KIT_ROOT), *shown]))
     env.setdefault("PATH", "/usr/bin:/bin")
