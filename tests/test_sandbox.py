@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import threading
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ import pytest
 import torch
 
 from grader import registry
+from grader.errors import GraderError
+from grader.instructor import batch
 from grader.isolation import fork_server, sandbox
 from grader.isolation.runner import IsolatedRunner, WorkerFailure
 from grader.loader import LoadError
@@ -145,8 +149,7 @@ def test_a_classmate_s_file_is_never_written(tmp_path: Path) -> None:
 
 def namespace_processes(server: fork_server.ForkServer) -> list[int]:
     """The host PIDs of every process in the sandbox's PID namespace (the fork server included)."""
-    zygote = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == server._process.pid)
-    namespace = os.readlink(f"/proc/{zygote}/ns/pid")
+    namespace = os.readlink(f"/proc/{zygote_pid(server)}/ns/pid")
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -155,6 +158,11 @@ def namespace_processes(server: fork_server.ForkServer) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def zygote_pid(server: fork_server.ForkServer) -> int:
+    """The host PID of the fork server: bubblewrap's child (it runs as the namespace's PID 1)."""
+    return next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == server._process.pid)
 
 
 def _parent(proc: Path) -> int:
@@ -200,9 +208,30 @@ def test_the_student_s_time_budget_ends_their_remaining_checks(tmp_path: Path) -
     runner = IsolatedRunner(student(tmp_path, "slow", slow), Limits(call_timeout_s=10, budget_s=2.0), sandbox=True)
     try:
         submission = runner.load(EX1)
-        with pytest.raises(WorkerFailure, match="time budget"):
+        with pytest.raises(WorkerFailure, match="time budget") as caught:
             for _ in range(10):
                 submission.last_token(HIDDEN, LENGTHS)
+    finally:
+        runner.close()
+    assert any(phrase in str(caught.value) for phrase in batch.FLAG_PHRASES["over_budget"])  # flagged in grades.csv
+
+
+def test_a_sandbox_that_ends_under_a_worker_is_the_kit_s_failure_not_the_student_s(tmp_path: Path) -> None:
+    """PID 1 of the sandbox cannot be stopped from inside: if it goes during a call, the kit failed (no 0);
+    the next call gets a fresh sandbox."""
+    slow = (ROOT / "solutions" / EX1.filename).read_text(encoding="utf-8") + (
+        "\n_real = last_token\n\ndef last_token(hidden, lengths):\n    import time\n    time.sleep(2)\n"
+        "    return _real(hidden, lengths)\n"
+    )
+    runner = IsolatedRunner(student(tmp_path, "slow", slow), sandbox=True)
+    try:
+        submission = runner.load(EX1)
+        server = fork_server.server(True, runner._use_cuda)
+        threading.Timer(0.5, os.kill, (zygote_pid(server), signal.SIGKILL)).start()
+        with pytest.raises(GraderError, match="fork server ended"):
+            submission.last_token(HIDDEN, LENGTHS)
+        submission.begin_check()
+        torch.testing.assert_close(submission.last_token(HIDDEN, LENGTHS), HIDDEN[[0, 1], [0, 2]])
     finally:
         runner.close()
 

@@ -144,6 +144,11 @@ class WorkerProcess:
     def is_alive(self) -> bool:
         return self.exitcode is None and not self._gone
 
+    @property
+    def lost_with_the_sandbox(self) -> bool:
+        """It ended because the sandbox's fork server did (PID 1 there: no student code can stop it, so the kit failed)."""
+        return self._gone and self.server.sandboxed
+
     def kill(self) -> None:
         if self.is_alive():
             self._exitcode = self._ask("kill")

@@ -139,9 +139,13 @@ class Worker:
             ) from None
 
     def _ended(self, what: str) -> WorkerFailure:
+        """The student's failure when their worker ended; a :class:`GraderError` when the sandbox itself went."""
+        cause = self._exit_cause()
+        if self.process.lost_with_the_sandbox:
+            raise GraderError(f"the sandbox's fork server ended while a worker ran {what}: {cause}")
         return WorkerFailure(
             f"{what} の途中で、あなたのコードを実行していたプロセスが終了しました / "
-            f"the process running your code ended during {what}: {self._exit_cause()}"
+            f"the process running your code ended during {what}: {cause}"
             + ("" if self.process.exitcode is not None and self.process.exitcode < 0 else " (os._exit?)")
         )
 
@@ -357,5 +361,7 @@ def _read_source(path: Path) -> bytes:
     with path.open("rb") as f:
         data = f.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
-        raise LoadError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
+        raise LoadError(
+            f"{path.name} は {MAX_SOURCE_BYTES // 2**20} MiB を超えています / {path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MiB"
+        )
     return data
