@@ -70,7 +70,7 @@ def read_notebook(path: Path) -> NotebookCode:
         if cell.get("cell_type") != "code" or is_autograder_test(cell):
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = "".join(source) if isinstance(source, list) else source
         code = "\n".join(f"# {l}" if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
         header = f"# --- cell {number} ---"
         cells.append((line + 1, code))
@@ -80,17 +80,62 @@ def read_notebook(path: Path) -> NotebookCode:
 
 
 def _cells(path: Path) -> list[dict]:
-    """A notebook's cells as plain dicts: read as JSON (nbformat's import alone takes most of a second,
-    in every worker), through nbformat only for a notebook older than format 4."""
-    try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(notebook, dict) and notebook.get("nbformat", 0) >= 4 and isinstance(notebook.get("cells"), list):
-            return [c for c in notebook["cells"] if isinstance(c, dict)]
-    except ValueError:
-        pass  # nbformat says what is wrong with it
-    import nbformat
+    """A notebook's cells as plain dicts (see :func:`notebook_cells`)."""
+    return notebook_cells(path.read_bytes(), path.name)
 
-    return [dict(c) for c in nbformat.read(path, as_version=4).cells]
+
+def notebook_cells(content: bytes, name: str) -> list[dict]:
+    """A notebook's cells as plain dicts, or :class:`LoadError` saying what makes it no notebook.
+
+    The one test of a readable notebook, for the worker that runs it and for the gradebook
+    that records it (``grader/instructor/nbgrader``), so that both agree. Read as JSON
+    (nbformat's import alone takes most of a second, in every worker), through nbformat only
+    for a notebook older than format 4. Every cell must be an object with a string
+    ``cell_type``, a ``source`` that is a string or a list of strings, and object ``metadata``,
+    whose ``nbgrader`` entry, if any, is an object: a notebook edited by hand into anything
+    else is refused here rather than half-read.
+    """
+    try:
+        notebook = json.loads(content.decode("utf-8"))
+    except ValueError as err:  # not UTF-8, or not JSON
+        raise LoadError(
+            f"{name} はノートブック (JSON) として読めません / {name} is not a readable notebook (JSON): {str(err)[:200]}"
+        ) from None
+    if isinstance(notebook, dict) and isinstance(notebook.get("nbformat"), int) and notebook["nbformat"] < 4:
+        import nbformat
+
+        try:
+            notebook = json.loads(nbformat.writes(nbformat.reads(content.decode("utf-8"), as_version=4)))
+        except Exception as err:  # noqa: BLE001 - whatever nbformat finds wrong with an old notebook
+            raise LoadError(f"{name} を nbformat 4 に変換できません / {name} cannot be upgraded to nbformat 4: {err}") from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise LoadError(f"{name} に cells のリストがありません / {name} has no list of cells: not a notebook")
+    for number, cell in enumerate(cells, start=1):
+        why = _malformed(cell)
+        if why:
+            raise LoadError(
+                f"{name} のセル {number} が壊れています ({why})。Jupyter で開き直して保存してください / cell {number} "
+                f"of {name} is malformed ({why}): open the notebook in Jupyter and save it again"
+            )
+    return cells
+
+
+def _malformed(cell: object) -> str | None:
+    """What is wrong with one notebook cell, or None."""
+    if not isinstance(cell, dict):
+        return "not an object"
+    if not isinstance(cell.get("cell_type"), str):
+        return "cell_type is not a string"
+    source = cell.get("source", "")
+    if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+        return "source is not text"
+    metadata = cell.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return "metadata is not an object"
+    if not isinstance(metadata.get("nbgrader", {}), dict):
+        return "metadata.nbgrader is not an object"
+    return None
 
 
 def notebook_code(path: Path) -> str:
@@ -145,6 +190,9 @@ def load_module(target: Path, exercise: Exercise) -> ModuleType:
             source = path.read_text(encoding="utf-8")
         exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - running the submission is the point
     except KeyboardInterrupt:
+        raise
+    except LoadError:  # the notebook itself is unreadable: its message says why
+        del sys.modules[name]
         raise
     except BaseException as err:  # noqa: BLE001 - SystemExit at import must not end grading
         del sys.modules[name]

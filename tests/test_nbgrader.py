@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import csv
 import html
+import json
 import re
 import shutil
 import warnings
@@ -25,7 +26,10 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from grader import registry
 from grader.notebook import checks
-from grader.loader import load_module
+from grader.loader import is_autograder_test as is_test_cell
+from grader.loader import LoadError, load_module
+from grader.instructor.nbgrader import gradebook
+from grader.instructor.nbgrader.autograded import UNREADABLE
 from grader.instructor.nbgrader.clear_solutions import HELPER_STUB
 from grader.notebook import CheckFailed, profile_for_kernel, run_check
 from grader.instructor.nbgrader.source_notebook import build
@@ -160,6 +164,32 @@ def test_loader_runs_an_nbgrader_notebook_cell_by_cell_without_its_test_cells(tm
     assert module.AFTER_THE_ERROR and callable(module.last_token)
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b'{"cells": [{"cell_type": "code", "source": "', "is not a readable notebook"),
+        (b"\xff\xfe not utf-8", "is not a readable notebook"),
+        (b'["a list"]', "has no list of cells"),
+        (b'{"nbformat": 4, "cells": {"0": {}}}', "has no list of cells"),
+        (b'{"nbformat": 4, "cells": [1]}', "cell 1 of ex1_last_token.ipynb is malformed (not an object)"),
+        (b'{"nbformat": 4, "cells": [{"source": "x = 1"}]}', "(cell_type is not a string)"),
+        (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": ["x", 1]}]}', "(source is not text)"),
+        (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": "", "metadata": []}]}', "(metadata is not an object)"),
+        (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": "", "metadata": {"nbgrader": "yes"}}]}',
+         "(metadata.nbgrader is not an object)"),
+    ],
+    ids=["truncated", "not_utf8", "no_object", "cells_not_a_list", "cell_not_an_object", "no_cell_type",
+         "source_not_text", "metadata_not_an_object", "nbgrader_not_an_object"],
+)
+def test_loader_refuses_a_malformed_notebook_with_what_is_wrong(tmp_path, content, why):
+    """One test of a readable notebook, shared by the worker and the gradebook: each defect named, no traceback."""
+    (tmp_path / f"{EX1.id}.ipynb").write_bytes(content)
+    with pytest.raises(LoadError) as refused:
+        load_module(tmp_path, EX1)
+    assert why in str(refused.value) and "Traceback" not in str(refused.value)
+    assert gradebook.submitted_notebook(content, f"{EX1.id}.ipynb") == (None, str(refused.value))
+
+
 # -- the real nbgrader cycle -------------------------------------------------------------------------
 
 
@@ -222,9 +252,33 @@ def cycle(course, tmp_path_factory) -> dict:
     for root in (course, batch_course):
         for student, (code, edit, _) in class_.items():
             submit(root, ONE, student, EX1.id, code, edit_tests=edit)
+    _hand_in_broken_notebooks(batch_course)
     nbgrader(course, "autograde", ONE)
     nbgrader(course, "export")
     return {"course": course, "batch_course": batch_course, "expected": {s: e for s, (_, _, e) in class_.items()}}
+
+
+#: Notebooks that only ``batch --nbgrader`` grades (nbgrader's own autograde is not asked), and their totals.
+BROKEN = {"not_json": 0.0, "hand_edited": 0.0, "renamed_cells": FULL}
+
+
+def _hand_in_broken_notebooks(course: Path) -> None:
+    """The model answer, handed in as no JSON at all, with its answer cell's nbgrader metadata edited into a
+    string, and with cells renamed, duplicated and their points edited (which must gain nothing)."""
+    submit(course, ONE, "not_json", EX1.id, SOLUTION).write_bytes(b'{"cells": [{"cell_type": "code", "source": "')
+    for student in ("hand_edited", "renamed_cells"):
+        path = submit(course, ONE, student, EX1.id, SOLUTION)
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        cells = notebook["cells"]
+        answer = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("solution"))
+        tests = [c for c in cells if is_test_cell(c)]
+        if student == "hand_edited":
+            answer["metadata"]["nbgrader"] = "solution"
+        else:
+            answer["metadata"]["nbgrader"]["grade_id"] = "my_own_cell"
+            tests[0]["metadata"]["nbgrader"]["points"] = "1000"
+            cells.insert(cells.index(tests[1]), json.loads(json.dumps(tests[1])))
+        path.write_text(json.dumps(notebook), encoding="utf-8")
 
 
 def _export(course: Path) -> dict[str, dict[str, str]]:
@@ -281,18 +335,47 @@ def test_batch_nbgrader_writes_the_same_grades_into_the_gradebook(cycle):
     course, batch_course = cycle["course"], cycle["batch_course"]
     assert not grades(batch_course, ONE)  # nobody is in this gradebook yet
     grader("batch", "--nbgrader", str(batch_course), "--assignment", ONE, "--workers", "2", "--profile", "smoke")
-    assert grades(batch_course, ONE) == grades(course, ONE)  # every grade cell, hidden tests included
+    honest = set(cycle["expected"])
+    ours = {key: score for key, score in grades(batch_course, ONE).items() if key[0] in honest}
+    assert ours == grades(course, ONE)  # every grade cell, hidden tests included
     nbgrader(batch_course, "export")
-    ours, theirs = _export(batch_course), _export(course)
-    assert ours == theirs and all(row["timestamp"].startswith(TIMESTAMP[:19]) for row in ours.values())
+    exported, theirs = _export(batch_course), _export(course)
+    assert {s: row for s, row in exported.items() if s in honest} == theirs
+    assert all(row["timestamp"].startswith(TIMESTAMP[:19]) for row in exported.values())
     with (batch_course / "grader-batch" / ONE / "grades.csv").open(encoding="utf-8") as f:
-        assert {row["student_id"]: float(row["total"]) for row in csv.DictReader(f)} == cycle["expected"]
+        assert {row["student_id"]: float(row["total"]) for row in csv.DictReader(f)} == cycle["expected"] | BROKEN
     for student in cycle["expected"]:  # autograded notebooks for formgrader: the same cells fail as under nbgrader
         name = Path(student) / ONE / f"{EX1.id}.ipynb"
         assert _failing(batch_course / "autograded" / name) == _failing(course / "autograded" / name), student
-    nbgrader(batch_course, "generate_feedback", ONE)
+    nbgrader(batch_course, "generate_feedback", ONE)  # every student's, the broken notebooks' included
     page = _text(batch_course / "feedback" / "partial" / ONE / f"{EX1.id}.html")
     assert "HIDDEN TESTS" not in page and "ValueError" in page and f"{PARTIAL:g}" in page
+
+
+@pytest.mark.slow
+def test_batch_nbgrader_records_broken_notebooks_as_their_load_error(cycle):
+    """An unreadable or hand-edited notebook is that student's load error in the batch and in the gradebook
+    alike, with an autograded notebook saying why; renamed cells and edited points gain nothing."""
+    batch_course = cycle["batch_course"]
+    if not grades(batch_course, ONE):  # the batch runs in the test above; alone, this test runs it
+        grader("batch", "--nbgrader", str(batch_course), "--assignment", ONE, "--workers", "2", "--profile", "smoke")
+    scores = {s: float(row["score"]) for s, row in _export_now(batch_course).items()}
+    assert {s: scores[s] for s in BROKEN} == BROKEN
+    tests = {c.grade_id for c in checks(EX1)}
+    with (batch_course / "grader-batch" / ONE / "grades.csv").open(encoding="utf-8") as f:
+        flags = {row["student_id"]: row["flags"] for row in csv.DictReader(f)}
+    for student in ("not_json", "hand_edited"):
+        assert f"{EX1.short}:load_error" in flags[student], flags[student]
+        notebook = nbformat.read(batch_course / "autograded" / student / ONE / f"{EX1.id}.ipynb", as_version=4)
+        assert notebook.cells[0].source.startswith(UNREADABLE)
+        assert _failing(batch_course / "autograded" / student / ONE / f"{EX1.id}.ipynb") == tests
+    assert "malformed" in notebook.cells[0].source  # the loader's reason, for the hand-edited one
+    assert not _failing(batch_course / "autograded" / "renamed_cells" / ONE / f"{EX1.id}.ipynb") & tests
+
+
+def _export_now(course: Path) -> dict[str, dict[str, str]]:
+    nbgrader(course, "export")
+    return _export(course)
 
 
 def _failing(notebook: Path) -> set[str]:

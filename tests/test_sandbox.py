@@ -24,7 +24,7 @@ import torch
 from grader import registry
 from grader.errors import GraderError
 from grader.instructor import batch
-from grader.isolation import fork_server, sandbox
+from grader.isolation import fork_server, sandbox, worker
 from grader.isolation.runner import IsolatedRunner, WorkerFailure
 from grader.loader import LoadError
 from grader.runner import Limits, StudentError
@@ -198,6 +198,17 @@ def test_the_fork_server_survives_a_worker_that_kills_every_process_it_can(tmp_p
 def test_a_worker_s_scratch_is_removed_when_it_ends(tmp_path: Path) -> None:
     seen = facts(probe(tmp_path, try_writes=False), sandboxed=False)
     assert seen["cwd"] and not Path(seen["cwd"]).exists()
+
+
+def test_a_file_a_worker_writes_stops_at_the_size_limit_with_an_error_it_can_read(tmp_path: Path) -> None:
+    writer = (
+        "import errno, json\nwritten, why = 0, None\ntry:\n    with open('big', 'wb', buffering=0) as f:\n"
+        "        while written < 2 * LIMIT:\n            written += f.write(bytes(2**20))\n"
+        "except OSError as err:\n    why = errno.errorcode[err.errno]\n"
+        "raise RuntimeError('<<' + json.dumps({'written': written, 'why': why}) + '>>')\n"
+    )
+    seen = facts(student(tmp_path, "writer", f"LIMIT = {worker.MAX_FILE_BYTES}\n" + writer), sandboxed=True)
+    assert seen == {"written": worker.MAX_FILE_BYTES, "why": "EFBIG"}  # not killed by SIGXFSZ
 
 
 def test_the_student_s_time_budget_ends_their_remaining_checks(tmp_path: Path) -> None:

@@ -213,7 +213,10 @@ def _indent(text: str) -> str:
 
 #: Phrases in a failure that flag an exercise in grades.csv, so an instructor can look closer.
 FLAG_PHRASES = {
-    "load_error": ("could not be imported", "was not found in"),
+    "load_error": (
+        "could not be imported", "was not found in",  # a .py file, or a notebook's code (grader/loader.py)
+        "is not a readable notebook", "cannot be upgraded to nbformat 4", "has no list of cells", "is malformed (",
+    ),
     "timeout": ("did not finish within",),
     "crashed": ("the process running your code ended",),
     "over_budget": ("used up its time budget",),

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from grader import profiles, registry
-from grader.errors import EXIT_GRADER_ERROR
+from grader.errors import EXIT_GRADER_ERROR, GraderError
 from grader.runner import Limits
 
 
@@ -107,7 +107,7 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             console.print("[yellow]中断しました。もう一度実行すると続きから採点します / interrupted: run again to resume[/yellow]")
             return 130
-        except batch.PreflightFailed as err:
+        except (batch.PreflightFailed, GraderError) as err:  # GraderError: the nbgrader gradebook step
             console.print(f"[bold magenta]{err}[/bold magenta]")
             return EXIT_GRADER_ERROR
         except batch.BatchError as err:  # e.g. a student id that cannot name a folder (nbgrader's ids)

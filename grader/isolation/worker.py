@@ -214,6 +214,7 @@ def _limit_resources(limits: Limits, sandboxed: bool) -> None:
     cpu = int(limits.cpu_s)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG (an OSError to read), not a kill
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if sandboxed:
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))

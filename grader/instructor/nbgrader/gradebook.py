@@ -9,6 +9,13 @@ cell's ``auto_score`` set, solution cells left untouched commented "No response.
 late penalties assigned by the course's late-submission plugin. ``nbgrader export`` and
 formgrader then show the scores.
 
+The notebooks it reads are the batch's staged copies (:mod:`grader.instructor.staging`:
+links refused, sizes bounded), never the student's folder, and a notebook is readable
+here exactly when the worker could read it (:func:`grader.loader.notebook_cells`): an
+invalid or hand-edited one is that student's load error in both places, never a crash.
+A cell whose grade id the assignment does not know (a student's own, or a renamed one)
+is left alone.
+
 A grade cell is worth its points when its check passed in every case that ran, and 0
 otherwise: nbgrader grades a test cell all or nothing, and so does this.
 """
@@ -23,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import registry
+from grader.loader import LoadError, notebook_cells
 from grader.notebook import Check, checks
 
 PASSED = "passed"
@@ -109,8 +117,26 @@ def submissions(course: Course) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def record(course: Course, student: str, folder: Path, results: dict[str, Any], graded: list[registry.Exercise]) -> float:
-    """Write one student's results (results.json's content) into the gradebook; return their total score."""
+def submitted_notebook(content: bytes, name: str) -> tuple[Any | None, str]:
+    """``(notebook, "")`` as nbformat reads a handed-in notebook, or ``(None, why)`` when it is unreadable."""
+    import nbformat
+
+    try:
+        notebook_cells(content, name)
+        return nbformat.reads(content.decode("utf-8"), as_version=4), ""
+    except LoadError as err:
+        return None, str(err)
+    except Exception as err:  # noqa: BLE001 - nbformat refuses what the worker read: unreadable all the same
+        return None, f"{name}: {type(err).__name__}: {str(err)[:300]}"
+
+
+def record(course: Course, student: str, folder: Path, results: dict[str, Any], graded: list[registry.Exercise],
+           notebooks: dict[str, bytes]) -> float:  # fmt: skip
+    """Write one student's results (results.json's content) into the gradebook; return their total score.
+
+    ``notebooks`` maps an exercise id to the staged bytes of the notebook handed in for it;
+    ``folder`` (the student's submitted folder) is read for its ``timestamp.txt`` only.
+    """
     from nbgrader.api import MissingEntry
 
     passed = {tuple(t["tags"][::2]): t["status"] == PASSED for t in results.get("tests", [])}
@@ -120,7 +146,6 @@ def record(course: Course, student: str, folder: Path, results: dict[str, Any], 
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(course.assignment, student, **({"timestamp": timestamp} if timestamp else {}))
         for exercise in graded:
-            notebook_file = folder / f"{exercise.id}.ipynb"
             by_grade_id = {c.grade_id: c for c in checks(exercise)}
             notebook = gb.find_submission_notebook(exercise.id, course.assignment, student)
             for grade in notebook.grades:
@@ -130,10 +155,11 @@ def record(course: Course, student: str, folder: Path, results: dict[str, Any], 
                 if exercise.id not in scored:  # the kit failed to grade it: no score, for a person to look at
                     grade.auto_score, grade.needs_manual_grade = None, True
                     continue
-                ok = notebook_file.is_file() and passed.get((exercise.id, check.name), False)
+                ok = exercise.id in notebooks and passed.get((exercise.id, check.name), False)
                 grade.auto_score = grade.max_score if ok else 0.0
                 grade.needs_manual_grade = grade.manual_score is not None
-            _comment_answers(gb, exercise, course.assignment, student, notebook_file)
+            if exercise.id in notebooks:
+                _comment_answers(gb, exercise, course.assignment, student, notebooks[exercise.id])
         gb.db.commit()
         _late_penalties(course, gb, student, graded)
         try:
@@ -142,19 +168,26 @@ def record(course: Course, student: str, folder: Path, results: dict[str, Any], 
             return submission.score
 
 
-def _comment_answers(gb: Any, exercise: registry.Exercise, assignment: str, student: str, path: Path) -> None:
+def _comment_answers(gb: Any, exercise: registry.Exercise, assignment: str, student: str, content: bytes) -> None:
     """As nbgrader's autograde does: a solution cell left as released gets the comment "No response."."""
-    import nbformat
     from nbgrader import utils
+    from nbgrader.api import MissingEntry
 
-    if not path.is_file():
-        return
-    notebook = nbformat.read(path, as_version=4)
+    notebook, _ = submitted_notebook(content, f"{exercise.id}.ipynb")
+    if notebook is None:
+        return  # unreadable: its load error is in the results, and there is nothing to comment on
     for cell in notebook.cells:
-        if not utils.is_solution(cell):
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution") or not isinstance(meta.get("grade_id"), str):
             continue
-        comment = gb.find_comment(cell.metadata["nbgrader"]["grade_id"], exercise.id, assignment, student)
-        unchanged = cell.metadata["nbgrader"].get("checksum") == utils.compute_checksum(cell)
+        try:
+            comment = gb.find_comment(meta["grade_id"], exercise.id, assignment, student)
+        except MissingEntry:
+            continue  # a grade id the assignment does not have: not one of its answer cells
+        try:
+            unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+        except (TypeError, ValueError):  # points edited into something that is not a number
+            unchanged = False
         comment.auto_comment = "No response." if unchanged else None
 
 
