@@ -27,6 +27,14 @@ from types import ModuleType
 
 from grader.registry import Exercise
 
+#: Phrases found in every message of a file that could not be loaded (an instructor's tools
+#: flag the exercise ``load_error`` by them): a missing file, an import that failed, and a
+#: notebook that is no notebook (:func:`notebook_cells`).
+LOAD_ERROR_PHRASES = (
+    "was not found in", "could not be imported",
+    "is not a readable notebook", "cannot be upgraded to nbformat 4", "has no list of cells", "is malformed (",
+)  # fmt: skip
+
 
 class LoadError(Exception):
     """The exercise file could not be loaded; ``str()`` is a bilingual explanation."""

@@ -27,7 +27,7 @@ from nbgrader.nbgraderformat import MetadataValidator
 from grader import registry
 from grader.notebook import checks
 from grader.loader import is_autograder_test as is_test_cell
-from grader.loader import LoadError, load_module
+from grader.loader import LOAD_ERROR_PHRASES, LoadError, load_module
 from grader.instructor.nbgrader import gradebook
 from grader.instructor.nbgrader.autograded import UNREADABLE
 from grader.instructor.nbgrader.clear_solutions import HELPER_STUB
@@ -187,6 +187,7 @@ def test_loader_refuses_a_malformed_notebook_with_what_is_wrong(tmp_path, conten
     with pytest.raises(LoadError) as refused:
         load_module(tmp_path, EX1)
     assert why in str(refused.value) and "Traceback" not in str(refused.value)
+    assert any(phrase in str(refused.value) for phrase in LOAD_ERROR_PHRASES)  # flagged ex1:load_error in grades.csv
     assert gradebook.submitted_notebook(content, f"{EX1.id}.ipynb") == (None, str(refused.value))
 
 

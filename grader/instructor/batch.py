@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import registry
+from grader import loader, registry
 from grader.instructor import grades, pool, staging
 from grader.instructor.grades import csv_cell, grader_errors  # noqa: F401 - the batch's API (cli.py, tests)
 from grader.runner import Limits
@@ -213,10 +213,7 @@ def _indent(text: str) -> str:
 
 #: Phrases in a failure that flag an exercise in grades.csv, so an instructor can look closer.
 FLAG_PHRASES = {
-    "load_error": (
-        "could not be imported", "was not found in",  # a .py file, or a notebook's code (grader/loader.py)
-        "is not a readable notebook", "cannot be upgraded to nbformat 4", "has no list of cells", "is malformed (",
-    ),
+    "load_error": loader.LOAD_ERROR_PHRASES,
     "timeout": ("did not finish within",),
     "crashed": ("the process running your code ended",),
     "over_budget": ("used up its time budget",),

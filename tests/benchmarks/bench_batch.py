@@ -1,6 +1,6 @@
 """Batch grading against a serial baseline that starts one fresh Python process per submission.
 
-Builds N submissions of all five exercises (model answers, correct variants, mutants
+Builds N submissions of every exercise in the registry (model answers, correct variants, mutants
 and stubs, each file made unique so that no two submissions share a content hash),
 then, in one run on this machine:
 
@@ -77,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subs = Path(tmp) / "subs"
         build(subs, args.submissions)
-        print(f"machine: {os.cpu_count()} cores, {args.submissions} submissions of all five exercises")
+        print(f"machine: {os.cpu_count()} cores, {args.submissions} submissions of all {len(registry.EXERCISES)} exercises")
         base_time, base_scores = baseline(subs, Path(tmp) / "baseline", args.baseline_mode == "isolated")
         print(f"baseline ({args.baseline_mode}, one process per submission): {base_time:.1f} s")
         for workers in args.workers:
