@@ -65,9 +65,17 @@ raise RuntimeError("<<" + json.dumps(facts) + ">>")
 '''
 
 
-@pytest.fixture(autouse=True)
-def _fresh_fork_servers() -> Iterator[None]:
-    """Each test starts its own fork server (and so sees this test's environment)."""
+@pytest.fixture(autouse=True, scope="module")
+def _this_module_s_fork_servers() -> Iterator[None]:
+    """The tests share their fork servers, as a batch's students do (a start costs 3-4 s); none outlives the module."""
+    fork_server.close_all()
+    yield
+    fork_server.close_all()
+
+
+@pytest.fixture
+def fresh_fork_servers() -> Iterator[None]:
+    """For a test whose fork server must start in this test's environment."""
     fork_server.close_all()
     yield
     fork_server.close_all()
@@ -94,6 +102,7 @@ def facts(folder: Path, sandboxed: bool) -> dict:
     return json.loads(re.search(r"<<(\{.*?\})>>", str(caught.value)).group(1))
 
 
+@pytest.mark.usefixtures("fresh_fork_servers")
 def test_a_worker_sees_python_torch_and_the_engine_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INSTRUCTOR_SECRET_TOKEN", "s3cret")
     seen = facts(probe(tmp_path, try_writes=True), sandboxed=True)
@@ -106,6 +115,7 @@ def test_a_worker_sees_python_torch_and_the_engine_only(tmp_path: Path, monkeypa
     assert seen["uid"] == sandbox.SANDBOX_UID and seen["cwd"].startswith(sandbox.SCRATCH)
 
 
+@pytest.mark.usefixtures("fresh_fork_servers")
 def test_without_the_sandbox_the_same_worker_sees_the_whole_kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The probe above can fail: outside the sandbox it does see the answers (it writes nothing there)."""
     monkeypatch.setenv("INSTRUCTOR_SECRET_TOKEN", "s3cret")
