@@ -29,8 +29,7 @@ COSTS: dict[str, float] = {
     "nbgrader": 115,  # the course, the nbgrader cycle, batch --nbgrader
     "grader_errors": 105,  # faults in real grading runs (37 s of it in the fast loop)
     "release": 81,  # the release (21 s), then a fresh virtual environment (60 s)
-    "batch": 85,  # the class with 2 workers, then with 1 (under load: 64 s and 53 s)
-    "batch_kill_nine": 50,  # three batch runs, the first killed half way
+    "batch": 140,  # the class with 2 workers (61 s), then with 1: killed half way, resumed, one file changed
     "batch_dask": 15,
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[solutions-True]": 34,
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 12,
