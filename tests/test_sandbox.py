@@ -111,6 +111,7 @@ def test_a_worker_sees_python_torch_and_the_engine_only(tmp_path: Path, monkeypa
     assert not {"home", "work"} & set(seen["root"]) or str(tmp_path).split("/")[1] not in seen["root"]
     assert "INSTRUCTOR_SECRET_TOKEN" not in seen["env"]
     assert seen["wrote_kit"] == seen["wrote_root"] == "OSError"  # a read-only file system
+    assert not (ROOT / "grader" / "x").exists()  # and nothing written into the kit, whatever the probe saw
     assert seen["network"] in ("OSError", "ConnectionRefusedError")
     assert seen["uid"] == sandbox.SANDBOX_UID and seen["cwd"].startswith(sandbox.SCRATCH)
 
