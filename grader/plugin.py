@@ -170,6 +170,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
     on_cuda = item.get_closest_marker(devices.CUDA_MARKER) is not None
+    if spec.info(item) is not None:
+        # A check's failure is reported from the exception itself (pytest_runtest_makereport): spare
+        # pytest its traceback, which parses the source of every frame (about 0.1 s a failure, most of
+        # a wrong file's grading), here and when hypothesis formats the failing example's traceback.
+        item.repr_failure = _not_rendered  # type: ignore[method-assign]
     with time_limit(CHECK_TIME_LIMIT_S, item.name), profiles.applied(getattr(item, "obj", None), on_cuda=on_cuda):
         yield
 
@@ -177,10 +182,6 @@ def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
     info = spec.info(item)
-    if info is not None and call.when == "call":
-        # A check's failure is reported below, from the exception itself: spare pytest its traceback
-        # (it parses the source of every frame, about 0.1 s a failure: most of a wrong file's grading).
-        item.repr_failure = _not_rendered  # type: ignore[method-assign]
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     if info is None:

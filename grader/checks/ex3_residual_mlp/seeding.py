@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from grader import devices
+
 
 def randomize(model: nn.Module, seed: int) -> None:
     """Give every parameter (LayerNorm's too) reproducible random values in [-1, 1]."""
@@ -23,8 +25,6 @@ def randomize(model: nn.Module, seed: int) -> None:
 
 
 def seeded(fn: Callable[[], Any], seed: int, device: str) -> Any:
-    """``fn()`` right after ``torch.manual_seed(seed)``, leaving the global random state as it was."""
-    devices = [torch.cuda.current_device()] if torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    """``fn()`` drawing as right after ``torch.manual_seed(seed)``, leaving the global random state as it was."""
+    with devices.seeded(seed, device):
         return fn()

@@ -13,6 +13,7 @@ import numbers
 import torch
 
 from grader import strategies as S
+from grader.devices import seeded
 from grader.feedback import CheckFailure
 from grader.runner import driver
 
@@ -82,11 +83,11 @@ def trained_lrs(student, config: S.SGDRConfig, base_lr: float, n_steps: int, see
     """For each of OPTIMIZERS: train a Linear(3, 1) under WarmupSGDR; its lr after t = 0, 1, ..., n_steps steps."""
     by_optimizer = {}
     for name, make_optimizer in OPTIMIZERS.items():
-        torch.manual_seed(seed)
-        model = torch.nn.Linear(3, 1)
+        with seeded(seed):  # the same weights and inputs for every optimizer, and on both sides
+            model = torch.nn.Linear(3, 1)
+            inputs = torch.randn(4, 3)
         optimizer = make_optimizer(model.parameters(), base_lr)
         scheduler = student.WarmupSGDR(optimizer, **config.kwargs())
-        inputs = torch.randn(4, 3)
         seen = [group_lrs(optimizer)]
         for _ in range(n_steps):
             optimizer.zero_grad()

@@ -18,9 +18,9 @@ from grader.checks.ex5_transformer.comparisons import assert_dropout_applied
 from grader.checks.ex5_transformer.drivers import block_dropout, eval_twice_then_train, parameter_gradients
 from grader.checks.ex5_transformer.multihead_checks import test_attention_head_values, test_mha_values
 from grader.checks.ex5_transformer.oracles import expected_output, reference_train_output, shared
-from grader.checks.ex5_transformer.recipes import MODULES, Recipe, seeded, self_attention, self_attention_args
+from grader.checks.ex5_transformer.recipes import MODULES, Recipe, self_attention, self_attention_args
 from grader.compare import assert_credited_with_values, assert_matches, assert_true
-from grader.devices import FULL, on_devices
+from grader.devices import FULL, on_devices, seeded
 from grader.feedback import fail
 from grader.spec import check, titles
 

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.checks.ex5_transformer.recipes import Recipe, make, seeded, self_attention_args
+from grader.checks.ex5_transformer.recipes import Recipe, make, self_attention_args
+from grader.devices import seeded
 from grader.feedback import fail
 from grader.probes import aten_ops
 from grader.probing.seal import protect

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from grader import strategies as S
-from grader.checks.ex5_transformer.recipes import Recipe, make, seeded
-from grader.devices import HALF
+from grader.checks.ex5_transformer.recipes import Recipe, make
+from grader.devices import HALF, seeded
 from grader.oracle import oracle, reference
 
 ref = reference("transformer")

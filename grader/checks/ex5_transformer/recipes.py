@@ -9,36 +9,20 @@ touches ``reference`` or the student's code.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from grader import devices
 from grader import strategies as S
 
 
 def build(factory: Any, seed: int, *args: Any, **kwargs: Any) -> nn.Module:
     """``factory(*args, **kwargs)`` with its parameters drawn under ``seed``, so an example is reproducible."""
-    with torch.random.fork_rng(devices=[]):
-        # the CPU generator alone: torch.manual_seed would also queue a (slow) lazy CUDA seeding
-        torch.random.default_generator.manual_seed(seed)
+    with devices.seeded(seed, "cpu"):
         return factory(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def seeded(seed: int, device: str) -> Iterator[None]:
-    """Dropout draws from ``seed`` on ``device``; the global generators are left as they were."""
-    if device == "cpu":
-        with torch.random.fork_rng(devices=[]):
-            torch.random.default_generator.manual_seed(seed)
-            yield
-    else:
-        with torch.random.fork_rng(devices=[torch.device(device)]):
-            torch.cuda.manual_seed(seed)
-            yield
 
 
 @dataclass(frozen=True)
