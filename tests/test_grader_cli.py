@@ -3,6 +3,11 @@
 A grading run that several tests read is made once, in a fixture, and its tests share an
 ``xdist_group`` so that one worker makes it: the model answers and the stubs, each with
 ``--plots``; a mutant of ex1 under the grading profile; ex1's model answer with ``--json``.
+
+The model answers' run here, in the fast loop, uses the smoke profile (the CLI, its JSON and
+its plots are what it tests); their full marks on every example of the grading profile are
+held by the slow :func:`test_isolated_grading_gives_solutions_full_marks_and_stubs_zero`, the
+way a class is graded.
 """
 
 from __future__ import annotations
@@ -40,23 +45,23 @@ class Checked:
     plots: Path
 
 
-def check_every_exercise(folder: str, tmp_path_factory: pytest.TempPathFactory) -> Checked:
-    """``grader check --json --plots`` (grading profile) on a copy of ``folder``'s exercise files; it must exit 0."""
+def check_every_exercise(folder: str, profile: str, tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """``grader check --json --plots`` on a copy of ``folder``'s exercise files; it must exit 0."""
     target = tmp_path_factory.mktemp(folder)
     for ex in registry.EXERCISES:
         shutil.copy(ROOT / folder / ex.filename, target)
     plots = tmp_path_factory.mktemp(f"{folder}_plots")
-    return Checked(grade(target, ALL, plots=plots), plots)
+    return Checked(grade(target, ALL, profile=profile, plots=plots), plots)
 
 
 @pytest.fixture(scope="module")
 def solutions_checked(tmp_path_factory) -> Checked:
-    return check_every_exercise("solutions", tmp_path_factory)
+    return check_every_exercise("solutions", "smoke", tmp_path_factory)  # the grading profile: isolated, below
 
 
 @pytest.fixture(scope="module")
 def stubs_checked(tmp_path_factory) -> Checked:
-    return check_every_exercise("exercises", tmp_path_factory)
+    return check_every_exercise("exercises", "grading", tmp_path_factory)
 
 
 @pytest.fixture
@@ -88,7 +93,8 @@ def test_stubs_get_zero_on_every_check(stub_results):
 @pytest.mark.slow  # every exercise in workers; tests/test_grader_errors.py keeps the isolated path in the fast loop
 @pytest.mark.parametrize("folder, full_marks", [("solutions", True), ("exercises", False)])
 def test_isolated_grading_gives_solutions_full_marks_and_stubs_zero(folder, full_marks, tmp_path):
-    """The same checks with the code in worker processes, as ``batch`` grades."""
+    """The same checks with the code in worker processes, as ``batch`` grades: the model answers
+    keep their full marks on every example of the grading profile."""
     for ex in registry.EXERCISES:
         shutil.copy(ROOT / folder / ex.filename, tmp_path)
     # zero needs no more than a few examples each; full marks are held to the grading profile

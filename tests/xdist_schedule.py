@@ -8,8 +8,8 @@ free worker takes the unit of largest :data:`COSTS` left (longest processing tim
 a classic rule for keeping two workers busy to the end), and the units without a cost
 (the many quick tests) follow in xdist's own order, where they fill the gaps.
 
-The costs are seconds of one worker's time, measured on 2 cores (2026-12-05), and only
-order the work: a wrong or missing one costs time, never a test. Groups stay whole.
+The costs are seconds of one worker's time, measured on 2 cores (2026-12-06, a slow day), and
+only order the work: a wrong or missing one costs time, never a test. Groups stay whole.
 """
 
 from __future__ import annotations
@@ -20,25 +20,27 @@ from xdist.workermanage import WorkerController
 #: Unit (an ``xdist_group`` name, or an ungrouped test's node id) -> seconds of one worker's time.
 COSTS: dict[str, float] = {
     # one grader process per exercise's mutants, variants and real files (tests/graded_groups.py)
-    "grading-ex6_training_loop": 145,
-    "grading-ex5_transformer": 118,
-    "grading-ex2_swish": 54,
-    "grading-ex3_residual_mlp": 51,
-    "grading-ex4_sgdr": 43,
-    "grading-ex1_last_token": 20,
-    "nbgrader": 115,  # the course, the nbgrader cycle, batch --nbgrader
-    "grader_errors": 105,  # faults in real grading runs (37 s of it in the fast loop)
-    "release": 81,  # the release (21 s), then a fresh virtual environment (60 s)
-    "batch": 140,  # the class with 2 workers (61 s), then with 1: killed half way, resumed, one file changed
-    "batch_dask": 15,
-    "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[solutions-True]": 34,
-    "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 12,
-    "cli_solutions": 24,
-    "batch_safety": 17,
-    "cli_stubs": 14,
-    "check_specs_trace": 10,
-    "cli_ex1_mutant": 9,
-    "cli_ex1_solutions": 4,
+    "grading-ex6_training_loop": 235,
+    "grading-ex5_transformer": 168,
+    "grading-ex3_residual_mlp": 87,
+    "grading-ex2_swish": 86,
+    "grading-ex4_sgdr": 53,
+    "grading-ex1_last_token": 25,
+    "batch": 152,  # the class with 2 workers, then with 1: killed half way, resumed, one file changed
+    "release": 131,  # the release (40 s), then a fresh virtual environment (91 s)
+    "nbgrader": 131,  # the course, the nbgrader cycle, batch --nbgrader
+    "hostile": 114,  # tests/hostile/ after ex1, graded isolated and in one process
+    "grader_errors": 101,  # faults in real grading runs (55 s of it in the fast loop)
+    "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[solutions-True]": 71,
+    "sandbox": 45,
+    "batch_dask": 30,
+    "batch_safety": 22,
+    "cli_solutions": 18,
+    "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 17,
+    "check_specs_trace": 14,
+    "cli_ex1_mutant": 13,
+    "cli_stubs": 12,
+    "cli_ex1_solutions": 5,
 }
 
 
