@@ -99,3 +99,20 @@ def test_a_check_draws_under_the_profile_loaded_when_it_runs_and_fewer_examples_
     assert bound == settings.get_profile(profiles.SMOKE).max_examples  # what hypothesis alone would do
     assert full == grading
     assert on_cuda == round(grading * profiles.CUDA_EXAMPLES_SHARE)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=10)
+def test_seeded_draws_what_torch_manual_seed_draws_and_restores_the_generator(seed: int) -> None:
+    """``devices.seeded`` is ``torch.manual_seed`` for a case's draws (the checks' messages say so),
+    without its slow lazy seeding of CUDA, and leaves the global generator where it was."""
+    from grader import devices
+
+    torch.manual_seed(seed)
+    expected = (torch.randn(3), torch.nn.Linear(2, 2).weight.detach().clone())
+    torch.randn(5)  # the generator somewhere else than where the seeded draws leave it
+    before = torch.random.get_rng_state()
+    with devices.seeded(seed):
+        actual = (torch.randn(3), torch.nn.Linear(2, 2).weight.detach().clone())
+    torch.testing.assert_close(actual, expected, rtol=0, atol=0)
+    assert torch.equal(torch.random.get_rng_state(), before)
