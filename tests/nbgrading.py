@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-
 from grader.loader import is_autograder_test
+
+# nbformat is imported where it is used: importing it costs 1.7 s (jsonschema's format checkers
+# build a grammar), which every xdist worker would pay when it collects tests/test_nbgrader.py.
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMESTAMP = "2026-11-20 09:00:00.000000 UTC"
@@ -49,6 +50,8 @@ def submit(course: Path, assignment: str, student: str, exercise_id: str, code: 
 
     ``code=None`` hands in the release untouched; ``edit_tests`` replaces every test cell's source.
     """
+    import nbformat
+
     notebook = nbformat.read(course / "release" / assignment / f"{exercise_id}.ipynb", as_version=4)
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -79,6 +82,8 @@ def grades(course: Path, assignment: str) -> dict[tuple[str, str, str], float | 
 
 def cell_outputs(path: Path) -> dict[str, list[dict]]:
     """The outputs of each nbgrader cell of an (autograded) notebook, by grade id."""
+    import nbformat
+
     notebook = nbformat.read(path, as_version=4)
     return {
         cell.metadata["nbgrader"]["grade_id"]: list(cell.get("outputs", []))

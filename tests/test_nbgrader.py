@@ -20,24 +20,21 @@ import shutil
 import warnings
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbgrader.nbgraderformat import MetadataValidator
 
 from grader import registry
 from grader.notebook import checks
 from grader.loader import is_autograder_test as is_test_cell
 from grader.loader import LOAD_ERROR_PHRASES, LoadError, load_module
-from grader.instructor.nbgrader import gradebook
-from grader.instructor.nbgrader.autograded import UNREADABLE
-from grader.instructor.nbgrader.clear_solutions import HELPER_STUB
 from grader.notebook import CheckFailed, profile_for_kernel, run_check
-from grader.instructor.nbgrader.source_notebook import build
 from grader.instructor.nbgrader.solution_code import BEGIN, END
 from tests.grading import MUTANTS, ROOT, constants, student_source
 from tests.nbgrading import TIMESTAMP, cell_outputs, grader, grades, nbgrader, submit
 
 pytestmark = pytest.mark.xdist_group("nbgrader")
+
+# nbformat and nbgrader (and the kit's modules built on them) are imported in the tests that use
+# them: importing them takes 6 s, which every xdist worker would pay just to collect this module.
 
 EX1 = registry.find("ex1")
 ONE = "one"  # the assignment the cycle grades: ex1 alone (cheap, with hidden and visible checks)
@@ -59,6 +56,11 @@ ECHO_ENV = '\nimport os\nprint("NBGRADER_EXECUTION =", os.environ.get("NBGRADER_
 
 @pytest.mark.parametrize("exercise", registry.EXERCISES, ids=lambda e: e.short)
 def test_source_notebook_passes_nbgraders_validator(exercise):
+    import nbformat
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from grader.instructor.nbgrader.source_notebook import build
+
     notebook = build(exercise)
     nbformat.validate(notebook)
     MetadataValidator().validate_nb(notebook)  # schema v3, grade ids unique, points on grade cells
@@ -80,6 +82,8 @@ def test_source_notebook_passes_nbgraders_validator(exercise):
 @pytest.mark.parametrize("exercise", registry.EXERCISES, ids=lambda e: e.short)
 def test_solution_cell_is_the_stub_with_the_answers_bodies(exercise):
     """Without its markers the cell defines what the stub declares, with the model answer's code."""
+    from grader.instructor.nbgrader.source_notebook import build
+
     [cell] = [c for c in build(exercise).cells if c.metadata["nbgrader"]["solution"]]
     code = "\n".join(line for line in cell.source.splitlines() if line.strip() not in (BEGIN, END))
     stub = ast.parse((ROOT / "exercises" / exercise.filename).read_text(encoding="utf-8"))
@@ -152,6 +156,10 @@ def _example():
 
 
 def test_loader_runs_an_nbgrader_notebook_cell_by_cell_without_its_test_cells(tmp_path):
+    import nbformat
+
+    from grader.instructor.nbgrader.source_notebook import build
+
     notebook = build(EX1)
     [solution] = [c for c in notebook.cells if c.metadata["nbgrader"]["solution"]]
     solution.source = SOLUTION + "\nraise RuntimeError('a cell that fails does not stop the next ones')\n"
@@ -183,6 +191,8 @@ def test_loader_runs_an_nbgrader_notebook_cell_by_cell_without_its_test_cells(tm
 )
 def test_loader_refuses_a_malformed_notebook_with_what_is_wrong(tmp_path, content, why):
     """One test of a readable notebook, shared by the worker and the gradebook: each defect named, no traceback."""
+    from grader.instructor.nbgrader import gradebook
+
     (tmp_path / f"{EX1.id}.ipynb").write_bytes(content)
     with pytest.raises(LoadError) as refused:
         load_module(tmp_path, EX1)
@@ -208,6 +218,10 @@ def course(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_release_reads_like_the_stubs(course):
     """No answers and no hidden tests in the release, and each solution cell runs and defines the stub's names."""
+    import nbformat
+
+    from grader.instructor.nbgrader.clear_solutions import HELPER_STUB
+
     for exercise in registry.EXERCISES:
         notebook = nbformat.read(course / "release" / ALL / f"{exercise.id}.ipynb", as_version=4)
         text = nbformat.writes(notebook)
@@ -228,6 +242,8 @@ def test_release_reads_like_the_stubs(course):
 
 def _answer_lines(source_notebook: Path) -> list[str]:
     """The code lines between the SOLUTION markers of a source notebook."""
+    import nbformat
+
     lines, inside = [], False
     for cell in nbformat.read(source_notebook, as_version=4).cells:
         for line in cell.source.splitlines():
@@ -357,6 +373,10 @@ def test_batch_nbgrader_writes_the_same_grades_into_the_gradebook(cycle):
 def test_batch_nbgrader_records_broken_notebooks_as_their_load_error(cycle):
     """An unreadable or hand-edited notebook is that student's load error in the batch and in the gradebook
     alike, with an autograded notebook saying why; renamed cells and edited points gain nothing."""
+    import nbformat
+
+    from grader.instructor.nbgrader.autograded import UNREADABLE
+
     batch_course = cycle["batch_course"]
     if not grades(batch_course, ONE):  # the batch runs in the test above; alone, this test runs it
         grader("batch", "--nbgrader", str(batch_course), "--assignment", ONE, "--workers", "2", "--profile", "smoke")
