@@ -35,12 +35,19 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Graded]:
     return grade_files(tmp_path_factory.mktemp("isolated"), OTHERS, isolate=True, timeout=1800)
 
 
+#: In one process the files are graded as a student's own ``python -m grader check`` grades them: a
+#: dozen examples a check (the "student" profile), here drawn deterministically ("smoke"). An attack
+#: works or fails on any example; what the grading profile's many examples add is held by the
+#: isolated run above, which grades as ``batch`` does.
+IN_PROCESS_PROFILE = "smoke"
+
+
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Graded]:
     together = [s for s in IN_PROCESS if not patches_grader(s)]
-    graded = grade_files(tmp_path_factory.mktemp("together"), together, timeout=1800)
+    graded = grade_files(tmp_path_factory.mktemp("together"), together, profile=IN_PROCESS_PROFILE, timeout=1800)
     for alone in [s for s in IN_PROCESS if patches_grader(s)]:
-        graded.update(grade_files(tmp_path_factory.mktemp(alone.stem), [alone], timeout=900))
+        graded.update(grade_files(tmp_path_factory.mktemp(alone.stem), [alone], profile=IN_PROCESS_PROFILE, timeout=900))
     return graded
 
 
