@@ -67,7 +67,11 @@ def test_the_fork_server_never_asks_cuda(tmp_path: Path) -> None:
     assert results["exercises"]["ex1_last_token"]["score"] == 18
 
 
-@pytest.mark.parametrize("fault", ["fork_server", "worker_dies", "guard", "cuda"])
+#: Each fault costs a whole grading run (7-8 s): the fast loop keeps one, the whole suite all four.
+KIT_FAULTS = ["fork_server", *(pytest.param(fault, marks=pytest.mark.slow) for fault in ("worker_dies", "guard", "cuda"))]
+
+
+@pytest.mark.parametrize("fault", KIT_FAULTS)
 def test_a_broken_kit_scores_no_one(fault: str, tmp_path: Path) -> None:
     proc, results = check_ex1(ROOT / "solutions", tmp_path / "results.json", fault)
     assert proc.returncode == EXIT_GRADER_ERROR, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -106,7 +110,7 @@ def batch_args(submissions: Path, out: Path, *extra: str) -> list[str]:
     return ["batch", str(submissions), "--out", str(out), "--exercises", "ex1", "--workers", "1", "--profile", "smoke", *extra]
 
 
-@pytest.mark.slow  # two batches each; test_a_broken_kit_scores_no_one holds the same faults in the fast loop
+@pytest.mark.slow  # two batches each
 @pytest.mark.parametrize("fault", ["worker_dies", "pool"])
 def test_batch_writes_no_score_for_a_broken_kit_and_a_rerun_grades_again(fault: str, tmp_path: Path) -> None:
     submissions, out = _class(tmp_path / "submissions"), tmp_path / "out"
@@ -126,6 +130,7 @@ def test_batch_writes_no_score_for_a_broken_kit_and_a_rerun_grades_again(fault: 
     assert grades["correct"]["flags"] == grades["stub"]["flags"] == ""
 
 
+@pytest.mark.slow  # a whole batch run
 def test_batch_preflight_refuses_a_set_up_that_cannot_grade_the_model_answers(tmp_path: Path) -> None:
     submissions, out = _class(tmp_path / "submissions"), tmp_path / "out"
     proc = run_grader(batch_args(submissions, out), "guard")

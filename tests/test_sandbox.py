@@ -140,7 +140,13 @@ def last_token_of(folder: Path, sandboxed: bool) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    "attack", ["search_machine_for_answers", "read_without_an_audit_event", "switch_the_guard_off", "git_history"]
+    "attack",
+    [
+        pytest.param("search_machine_for_answers", marks=pytest.mark.slow),  # walks the whole file system: 8 s
+        "read_without_an_audit_event",
+        "switch_the_guard_off",
+        "git_history",
+    ],
 )
 def test_an_attack_that_finds_answers_without_the_sandbox_finds_none_inside(attack: str, tmp_path: Path) -> None:
     _, attacker = classmates(tmp_path, attack)
@@ -258,6 +264,7 @@ def test_a_sandbox_that_ends_under_a_worker_is_the_kit_s_failure_not_the_student
         runner.close()
 
 
+@pytest.mark.slow  # two batch runs
 def test_batch_refuses_to_grade_without_the_sandbox_unless_told(tmp_path: Path) -> None:
     submissions = tmp_path / "submissions"
     student(submissions, "alice", (ROOT / "solutions" / EX1.filename).read_text(encoding="utf-8"))

@@ -26,11 +26,11 @@ COSTS: dict[str, float] = {
     "grading-ex2_swish": 86,
     "grading-ex4_sgdr": 53,
     "grading-ex1_last_token": 25,
-    "batch": 152,  # the class with 2 workers, then with 1: killed half way, resumed, one file changed
+    "batch": 110,  # the class with 2 workers, then 16 of its students with 1: killed half way, resumed, one file changed
     "release": 131,  # the release (40 s), then a fresh virtual environment (91 s)
     "nbgrader": 131,  # the course, the nbgrader cycle, batch --nbgrader
-    "hostile": 114,  # tests/hostile/ after ex1, graded isolated and in one process
-    "grader_errors": 101,  # faults in real grading runs (55 s of it in the fast loop)
+    "hostile": 100,  # tests/hostile/ after ex1, graded isolated (grading profile) and in one process (smoke)
+    "grader_errors": 101,  # faults in real grading runs (25 s of it in the fast loop)
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[solutions-True]": 71,
     "sandbox": 45,
     "batch_dask": 30,
