@@ -2,7 +2,8 @@
 
 A grading run that several tests read is made once, in a fixture, and its tests share an
 ``xdist_group`` so that one worker makes it: the model answers and the stubs, each with
-``--plots``; a mutant of ex1 under the grading profile; ex1's model answer with ``--json``.
+``--plots``; a mutant of ex1 under the grading profile; ex1's model answer with ``--json``; a
+folder of awkward files (broken, missing, notebooks).
 
 The model answers' run here, in the fast loop, uses the smoke profile (the CLI, its JSON and
 its plots are what it tests); their full marks on every example of the grading profile are
@@ -35,6 +36,7 @@ SOLUTIONS = pytest.mark.xdist_group("cli_solutions")  # one worker grades the mo
 STUBS = pytest.mark.xdist_group("cli_stubs")  # one worker grades the stubs once for these
 EX1_MUTANT = pytest.mark.xdist_group("cli_ex1_mutant")  # one worker grades the mutant once for these
 EX1_SOLUTION = pytest.mark.xdist_group("cli_ex1_solutions")  # one worker runs the CLI once for these
+AWKWARD = pytest.mark.xdist_group("cli_awkward")  # one worker grades the awkward folder once for these
 
 
 @dataclass(frozen=True)
@@ -116,23 +118,54 @@ def test_results_json_is_gradescope_shaped(solutions_results):
         assert summary["max_score"] == pytest.approx(sum(t["max_score"] for t in tests))
 
 
-def test_a_broken_file_costs_only_its_own_exercise(tmp_path):
-    shutil.copy(ROOT / "solutions" / "ex1_last_token.py", tmp_path)
-    (tmp_path / "ex2_swish.py").write_text("def swish(x, beta:\n    pass\n", encoding="utf-8")
-    (tmp_path / "ex4_sgdr.py").write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
-    raw = grade(tmp_path, ["ex1", "ex2", "ex4"], profile="student")
-    assert raw["exercises"]["ex1_last_token"]["score"] == raw["exercises"]["ex1_last_token"]["max_score"] > 0
-    assert raw["exercises"]["ex2_swish"]["score"] == 0
-    assert raw["exercises"]["ex4_sgdr"]["score"] == 0
-    ex2 = [t["output"] for t in raw["tests"] if t["tags"][0] == "ex2_swish"]
-    assert all("SyntaxError" in output and "line 1" in output for output in ex2), ex2[0]
-    assert all("SystemExit" in t["output"] for t in raw["tests"] if t["tags"][0] == "ex4_sgdr")
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory) -> dict:
+    """One student's folder of awkward files, graded once (student profile) for the tests below: ex1 a
+    notebook holding the model answer among markdown, magics and prints; ex2 a syntax error; ex3
+    missing; ex4 a file that calls ``sys.exit`` at import; ex5 a notebook whose second cell raises."""
+    target = tmp_path_factory.mktemp("awkward")
+    write_notebook(
+        target / "ex1_last_token.ipynb",
+        ("markdown", "# 演習問題 1"),
+        ("code", "%matplotlib inline\n!pip list"),
+        ("code", (ROOT / "solutions" / "ex1_last_token.py").read_text(encoding="utf-8")),
+        ("code", "print(last_token)"),
+    )
+    (target / "ex2_swish.py").write_text("def swish(x, beta:\n    pass\n", encoding="utf-8")
+    (target / "ex4_sgdr.py").write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
+    write_notebook(target / "ex5_transformer.ipynb", ("code", "import torch"), ("code", "x = 1\nraise RuntimeError('oops')"))
+    return grade(target, ["ex1", "ex2", "ex3", "ex4", "ex5"], profile="student")
 
 
-def test_a_missing_file_scores_zero_and_says_so(tmp_path):
-    raw = grade(tmp_path, ["ex1"], profile="student")
-    assert raw["score"] == 0
-    assert all("was not found" in t["output"] for t in raw["tests"])
+def outputs(raw: dict, exercise_id: str) -> list[str]:
+    return [t["output"] for t in raw["tests"] if t["tags"][0] == exercise_id]
+
+
+@AWKWARD
+def test_a_broken_file_costs_only_its_own_exercise(awkward):
+    scores = {ex_id: (e["score"], e["max_score"]) for ex_id, e in awkward["exercises"].items()}
+    assert scores["ex1_last_token"] == (18, 18)
+    assert all(score == 0 for ex_id, (score, _) in scores.items() if ex_id != "ex1_last_token"), scores
+    assert all("SyntaxError" in output and "line 1" in output for output in outputs(awkward, "ex2_swish"))
+    assert all("SystemExit" in output for output in outputs(awkward, "ex4_sgdr"))
+
+
+@AWKWARD
+def test_a_missing_file_scores_zero_and_says_so(awkward):
+    assert awkward["exercises"]["ex3_residual_mlp"]["score"] == 0
+    assert all("was not found" in output for output in outputs(awkward, "ex3_residual_mlp"))
+
+
+@AWKWARD
+def test_a_notebook_is_graded_from_its_code_cells(awkward):
+    """Markdown, IPython magics and shell escapes are skipped; the code cells define the answer."""
+    assert awkward["exercises"]["ex1_last_token"]["score"] == 18
+
+
+@AWKWARD
+def test_a_notebook_error_points_at_its_code(awkward):
+    for output in outputs(awkward, "ex5_transformer"):
+        assert "raise RuntimeError('oops')" in output and "RuntimeError: oops" in output
 
 
 @pytest.fixture(scope="module")
@@ -218,25 +251,6 @@ def write_notebook(path, *cells: tuple[str, str]) -> None:
 
     make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
     nbformat.write(nbformat.v4.new_notebook(cells=[make[kind](text) for kind, text in cells]), path)
-
-
-def test_a_notebook_is_graded_from_its_code_cells(tmp_path):
-    solution = (ROOT / "solutions" / "ex1_last_token.py").read_text(encoding="utf-8")
-    write_notebook(
-        tmp_path / "ex1_last_token.ipynb",
-        ("markdown", "# 演習問題 1"),
-        ("code", "%matplotlib inline\n!pip list"),
-        ("code", solution),
-        ("code", "print(last_token)"),
-    )
-    raw = grade(tmp_path, ["ex1"], profile="student")
-    assert raw["score"] == raw["max_score"] == 18
-
-
-def test_a_notebook_error_points_at_its_code(tmp_path):
-    write_notebook(tmp_path / "ex1_last_token.ipynb", ("code", "import torch"), ("code", "x = 1\nraise RuntimeError('oops')"))
-    output = by_exercise(grade(tmp_path, ["ex1"], profile="student"), "ex1_last_token").output("test_last_token_values")
-    assert "raise RuntimeError('oops')" in output and "RuntimeError: oops" in output
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ COSTS: dict[str, float] = {
     "cli_ex1_mutant": 13,
     "cli_stubs": 12,
     "cli_ex1_solutions": 5,
+    "cli_awkward": 8,  # one folder of broken, missing and notebook files, graded once
 }
 
 
