@@ -28,8 +28,9 @@ HALF_CASES = ("float16", "bfloat16")
 
 @dataclass
 class Graded:
-    """One exercise's outcome: check name -> (score, max_score), and the raw JSON."""
+    """One exercise's outcome: check name -> (score, max_score), and the raw JSON (which may hold other exercises)."""
 
+    exercise_id: str
     checks: dict[str, tuple[float, float]]
     raw: dict
 
@@ -37,12 +38,16 @@ class Graded:
     def failed(self) -> set[str]:
         return {name for name, (score, top) in self.checks.items() if score < top}
 
+    def test(self, check: str) -> dict:
+        """results.json's entry for this exercise's ``check`` (two exercises may have checks of one name)."""
+        return next(t for t in self.raw["tests"] if t["tags"][0] == self.exercise_id and t["tags"][2] == check)
+
     def output(self, check: str) -> str:
-        return next(t["output"] for t in self.raw["tests"] if t["tags"][2] == check)
+        return self.test(check)["output"]
 
     def cases(self, check: str) -> dict[str, str]:
         """The outcome of each case of ``check`` that ran (results.json's ``extra_data.cases``)."""
-        test = next(t for t in self.raw["tests"] if t["tags"][2] == check)
+        test = self.test(check)
         return {case: outcome for case, outcome in test["extra_data"]["cases"].items() if outcome != "skipped"}
 
     def uneven(self) -> dict[str, dict[str, str]]:
@@ -81,7 +86,7 @@ def grade(
 
 def by_exercise(raw: dict, exercise_id: str) -> Graded:
     checks = {t["tags"][2]: (t["score"], t["max_score"]) for t in raw["tests"] if t["tags"][0] == exercise_id}
-    return Graded(checks, raw)
+    return Graded(exercise_id, checks, raw)
 
 
 def student_source(source: Path) -> str:
