@@ -1,5 +1,6 @@
 """The kit's own tests: a fixed-seed hypothesis profile so CI is reproducible and never flaky on time,
-and, under ``--dist loadgroup``, the heaviest xdist units first (tests/xdist_schedule.py)."""
+under ``--dist loadgroup`` the heaviest xdist units first (tests/xdist_schedule.py), and the
+model answers' run through the CLI that several test modules read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+
+from tests.grading import Checked, check_every_exercise
 
 if TYPE_CHECKING:  # pytest-xdist is a test extra: the kit's tests run without it too
     from xdist.remote import Producer
@@ -24,6 +27,19 @@ settings.load_profile("kit")
 
 # Tiny tensors everywhere: intra-op threads only add fork/join waits on a 2-core machine.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def solutions_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """``grader check`` of every model answer (smoke profile, ``--json``, ``--plots``), its oracle traced.
+
+    Read by the CLI's tests (tests/test_grader_cli.py: the JSON, the plots) and by the check
+    specifications' (tests/test_check_specs.py: each check's oracle calls): one run for both, on the
+    one worker that runs the xdist group ``SOLUTIONS_RUN`` of its readers.
+    Their full marks on every example of the grading profile are held by the slow isolated run
+    (``test_isolated_grading_gives_solutions_full_marks_and_stubs_zero``), the way a class is graded.
+    """
+    return check_every_exercise("solutions", "smoke", tmp_path_factory.mktemp("solutions_checked"), traced=True)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; no such hook without xdist

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tests" / "mutants"
 VARIANTS = ROOT / "tests" / "variants"
 REAL = ROOT / "tests" / "real"
+
+#: The xdist group of the tests that read conftest's ``solutions_checked``: one worker makes that run.
+SOLUTIONS_RUN = pytest.mark.xdist_group("cli_solutions")
 
 #: Case ids of half precision: a mistake may show there and not in float32/float64 (rounding).
 HALF_CASES = ("float16", "bfloat16")
@@ -71,10 +76,16 @@ def grade(
     timeout: float = 600,
     isolate: bool = False,
     plots: Path | None = None,
+    oracle_calls: Path | None = None,
 ) -> dict:
-    """Run ``python -m grader check`` (``--isolate``, ``--plots``, if asked) on ``target`` and return its results.json."""
+    """Run ``python -m grader check`` (``--isolate``, ``--plots``, if asked) on ``target`` and return its results.json.
+
+    ``oracle_calls``: run it as ``python -m tests.traced_cli``, which also writes there the
+    oracle calls each check made (see tests/traced_cli.py).
+    """
     out = target / "results.json"
-    cmd = [sys.executable, "-m", "grader", "check", *exercises, "--target", str(target), "--json", str(out)]
+    program = ["tests.traced_cli", str(oracle_calls)] if oracle_calls else ["grader"]
+    cmd = [sys.executable, "-m", *program, "check", *exercises, "--target", str(target), "--json", str(out)]
     cmd += ["--isolate"] if isolate else []
     cmd += ["--plots", str(plots)] if plots else []
     proc = subprocess.run(
@@ -82,6 +93,29 @@ def grade(
     )
     assert proc.returncode == 0, f"grader failed to run ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """``grader check`` of every exercise in a folder: its results.json, the folder it drew its plots
+    in, and, when traced, its oracle calls (tests/traced_cli.py: ``{"calls": ..., "declared": ...}``)."""
+
+    results: dict
+    plots: Path
+    oracle: dict | None = None
+
+
+def check_every_exercise(folder: str, profile: str, workdir: Path, traced: bool = False) -> Checked:
+    """``grader check --json --plots`` (traced, if asked) on a copy of ``folder``'s exercise files; it must exit 0."""
+    from grader import registry
+
+    target, plots = workdir / folder, workdir / f"{folder}_plots"
+    target.mkdir()
+    for ex in registry.EXERCISES:
+        shutil.copy(ROOT / folder / ex.filename, target)
+    calls = workdir / f"{folder}_oracle_calls.json" if traced else None
+    results = grade(target, [ex.id for ex in registry.EXERCISES], profile=profile, plots=plots, oracle_calls=calls)
+    return Checked(results, plots, json.loads(calls.read_text(encoding="utf-8")) if calls else None)
 
 
 def by_exercise(raw: dict, exercise_id: str) -> Graded:

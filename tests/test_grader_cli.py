@@ -1,9 +1,10 @@
 """The grader as students and instructors use it: CLI, JSON, failures that stay contained.
 
 A grading run that several tests read is made once, in a fixture, and its tests share an
-``xdist_group`` so that one worker makes it: the model answers and the stubs, each with
-``--plots``; a mutant of ex1 under the grading profile; ex1's model answer with ``--json``; a
-folder of awkward files (broken, missing, notebooks).
+``xdist_group`` so that one worker makes it: the model answers (conftest's ``solutions_checked``,
+also read by tests/test_check_specs.py) and the stubs, each with ``--plots``; a mutant of ex1
+under the grading profile; ex1's model answer with ``--json``; a folder of awkward files
+(broken, missing, notebooks).
 
 The model answers' run here, in the fast loop, uses the smoke profile (the CLI, its JSON and
 its plots are what it tests); their full marks on every example of the grading profile are
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from grader import registry
-from tests.grading import MUTANTS, ROOT, by_exercise, grade
+from tests.grading import MUTANTS, ROOT, SOLUTIONS_RUN, Checked, by_exercise, check_every_exercise, grade
 
 ALL = [ex.id for ex in registry.EXERCISES]
 
@@ -32,38 +33,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-SOLUTIONS = pytest.mark.xdist_group("cli_solutions")  # one worker grades the model answers once for these
+SOLUTIONS = SOLUTIONS_RUN  # one worker grades the model answers once for these (conftest's solutions_checked)
 STUBS = pytest.mark.xdist_group("cli_stubs")  # one worker grades the stubs once for these
 EX1_MUTANT = pytest.mark.xdist_group("cli_ex1_mutant")  # one worker grades the mutant once for these
 EX1_SOLUTION = pytest.mark.xdist_group("cli_ex1_solutions")  # one worker runs the CLI once for these
 AWKWARD = pytest.mark.xdist_group("cli_awkward")  # one worker grades the awkward folder once for these
 
 
-@dataclass(frozen=True)
-class Checked:
-    """``grader check`` of every exercise in a folder: its results.json, and the folder it drew its plots in."""
-
-    results: dict
-    plots: Path
-
-
-def check_every_exercise(folder: str, profile: str, tmp_path_factory: pytest.TempPathFactory) -> Checked:
-    """``grader check --json --plots`` on a copy of ``folder``'s exercise files; it must exit 0."""
-    target = tmp_path_factory.mktemp(folder)
-    for ex in registry.EXERCISES:
-        shutil.copy(ROOT / folder / ex.filename, target)
-    plots = tmp_path_factory.mktemp(f"{folder}_plots")
-    return Checked(grade(target, ALL, profile=profile, plots=plots), plots)
-
-
-@pytest.fixture(scope="module")
-def solutions_checked(tmp_path_factory) -> Checked:
-    return check_every_exercise("solutions", "smoke", tmp_path_factory)  # the grading profile: isolated, below
-
-
 @pytest.fixture(scope="module")
 def stubs_checked(tmp_path_factory) -> Checked:
-    return check_every_exercise("exercises", "grading", tmp_path_factory)
+    return check_every_exercise("exercises", "grading", tmp_path_factory.mktemp("stubs_checked"))
 
 
 @pytest.fixture

@@ -35,9 +35,8 @@ COSTS: dict[str, float] = {
     "sandbox": 45,
     "batch_dask": 30,
     "batch_safety": 22,
-    "cli_solutions": 18,
+    "cli_solutions": 20,  # the model answers through the CLI, its oracle traced (conftest)
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 17,
-    "check_specs_trace": 14,
     "cli_ex1_mutant": 13,
     "cli_stubs": 12,
     "cli_ex1_solutions": 5,
