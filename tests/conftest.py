@@ -10,7 +10,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from tests.grading import Checked, check_every_exercise
+from grader import registry
+from tests.grading import Checked, check_with_plots
 
 if TYPE_CHECKING:  # pytest-xdist is a test extra: the kit's tests run without it too
     from xdist.remote import Producer
@@ -33,13 +34,15 @@ torch.set_num_threads(1)
 def solutions_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
     """``grader check`` of every model answer (smoke profile, ``--json``, ``--plots``), its oracle traced.
 
-    Read by the CLI's tests (tests/test_grader_cli.py: the JSON, the plots) and by the check
-    specifications' (tests/test_check_specs.py: each check's oracle calls): one run for both, on the
-    one worker that runs the xdist group ``SOLUTIONS_RUN`` of its readers.
-    Their full marks on every example of the grading profile are held by the slow isolated run
+    The exercises are named by their short ids, and ex1 by its long id as well (graded once).
+    Read by the CLI's tests (tests/test_grader_cli.py: the table, the JSON, the plots) and by the
+    check specifications' (tests/test_check_specs.py: each check's oracle calls): one run for all,
+    on the one worker that runs the xdist group ``SOLUTIONS_RUN`` of its readers. Their full
+    marks on every example of the grading profile are held by the slow isolated run
     (``test_isolated_grading_gives_solutions_full_marks_and_stubs_zero``), the way a class is graded.
     """
-    return check_every_exercise("solutions", "smoke", tmp_path_factory.mktemp("solutions_checked"), traced=True)
+    exercises = [ex.short for ex in registry.EXERCISES] + [registry.EXERCISES[0].id]
+    return check_with_plots(exercises, "solutions", "smoke", tmp_path_factory.mktemp("solutions_checked"), traced=True)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; no such hook without xdist

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -69,53 +68,62 @@ class Graded:
         return uneven
 
 
-def grade(
-    target: Path,
+def check(
     exercises: list[str],
+    target: Path | None,
+    out: Path,
     profile: str = "grading",
     timeout: float = 600,
     isolate: bool = False,
     plots: Path | None = None,
     oracle_calls: Path | None = None,
-) -> dict:
-    """Run ``python -m grader check`` (``--isolate``, ``--plots``, if asked) on ``target`` and return its results.json.
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Run ``python -m grader check`` (``--isolate``, ``--plots``, if asked) from the kit's root; it must exit 0.
 
-    ``oracle_calls``: run it as ``python -m tests.traced_cli``, which also writes there the
-    oracle calls each check made (see tests/traced_cli.py).
+    ``target=None`` names no target: the CLI grades its default, ``exercises/``. ``oracle_calls``:
+    run it as ``python -m tests.traced_cli``, which also writes there the oracle calls each check
+    made (see tests/traced_cli.py). Returns the finished process (its table on stdout) and the
+    results.json it wrote to ``out``.
     """
-    out = target / "results.json"
     program = ["tests.traced_cli", str(oracle_calls)] if oracle_calls else ["grader"]
-    cmd = [sys.executable, "-m", *program, "check", *exercises, "--target", str(target), "--json", str(out)]
+    cmd = [sys.executable, "-m", *program, "check", *exercises, "--json", str(out), "--profile", profile]
+    cmd += ["--target", str(target)] if target else []
     cmd += ["--isolate"] if isolate else []
     cmd += ["--plots", str(plots)] if plots else []
-    proc = subprocess.run(
-        [*cmd, "--profile", profile], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"grader failed to run ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return json.loads(out.read_text(encoding="utf-8"))
+    return proc, json.loads(out.read_text(encoding="utf-8"))
+
+
+def grade(
+    target: Path, exercises: list[str], profile: str = "grading", timeout: float = 600, isolate: bool = False
+) -> dict:
+    """``python -m grader check`` (:func:`check`) of ``target``: its results.json (written into ``target``)."""
+    return check(exercises, target, target / "results.json", profile, timeout, isolate)[1]
 
 
 @dataclass(frozen=True)
 class Checked:
-    """``grader check`` of every exercise in a folder: its results.json, the folder it drew its plots
-    in, and, when traced, its oracle calls (tests/traced_cli.py: ``{"calls": ..., "declared": ...}``)."""
+    """A ``grader check --json --plots`` run: its table (stdout), its results.json (the file and
+    its content), the folder it drew its plots in, and, when traced, its oracle calls
+    (tests/traced_cli.py: ``{"calls": ..., "declared": ...}``)."""
 
+    stdout: str
+    json_file: Path
     results: dict
     plots: Path
     oracle: dict | None = None
 
 
-def check_every_exercise(folder: str, profile: str, workdir: Path, traced: bool = False) -> Checked:
-    """``grader check --json --plots`` (traced, if asked) on a copy of ``folder``'s exercise files; it must exit 0."""
-    from grader import registry
-
-    target, plots = workdir / folder, workdir / f"{folder}_plots"
-    target.mkdir()
-    for ex in registry.EXERCISES:
-        shutil.copy(ROOT / folder / ex.filename, target)
+def check_with_plots(exercises: list[str], folder: str, profile: str, workdir: Path, traced: bool = False) -> Checked:
+    """``grader check EXERCISES --json --plots`` of the kit's own ``folder`` (in place: grading
+    writes nothing there), its JSON, plots and trace in ``workdir``; it must exit 0. The stubs'
+    folder, ``exercises``, is the CLI's default target and is not named."""
+    out, plots = workdir / f"{folder}.json", workdir / f"{folder}_plots"
     calls = workdir / f"{folder}_oracle_calls.json" if traced else None
-    results = grade(target, [ex.id for ex in registry.EXERCISES], profile=profile, plots=plots, oracle_calls=calls)
-    return Checked(results, plots, json.loads(calls.read_text(encoding="utf-8")) if calls else None)
+    target = None if folder == "exercises" else ROOT / folder
+    proc, results = check(exercises, target, out, profile, plots=plots, oracle_calls=calls)
+    return Checked(proc.stdout, out, results, plots, json.loads(calls.read_text(encoding="utf-8")) if calls else None)
 
 
 def by_exercise(raw: dict, exercise_id: str) -> Graded:

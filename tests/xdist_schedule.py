@@ -39,7 +39,6 @@ COSTS: dict[str, float] = {
     "tests/test_grader_cli.py::test_isolated_grading_gives_solutions_full_marks_and_stubs_zero[exercises-False]": 17,
     "cli_ex1_mutant": 13,
     "cli_stubs": 12,
-    "cli_ex1_solutions": 5,
     "cli_awkward": 8,  # one folder of broken, missing and notebook files, graded once
 }
 
