@@ -3,6 +3,10 @@
 The engine's own command. The instructor's commands (``batch``, ``nbgrader``, ``release``)
 live in :mod:`grader.instructor.cli`; ``python -m grader`` (:mod:`grader.__main__`) adds
 them to this parser when the instructor's tools are there (a student release has none).
+
+The parser needs nothing heavy (:mod:`grader.options`): the engine, and torch with it, is
+imported by the command that runs, so ``--help`` and a mistyped argument answer at once,
+and a batch's coordinating process never imports torch.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from types import ModuleType
 
 from rich.console import Console
 
-from grader import oracle, profiles, registry, report
+from grader import options, registry
 from grader.errors import EXIT_GRADER_ERROR, NOT_YOUR_CODE
-from grader.session import grade
 
 #: A command: what it does with the parsed arguments and a console; returns the exit status.
 Command = Callable[[argparse.Namespace, Console], int]
@@ -32,7 +35,7 @@ def _parser(extensions: Sequence[ModuleType]) -> tuple[argparse.ArgumentParser, 
     )
     check.add_argument("--target", type=Path, default=Path("exercises"), help="folder with the exercise files")
     check.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json here")
-    check.add_argument("--profile", choices=profiles.PROFILES, default=profiles.STUDENT)
+    check.add_argument("--profile", choices=options.PROFILES, default=options.STUDENT)
     check.add_argument("--plots", type=Path, metavar="DIR", help="write pictures of ex2, ex4 and ex6 here")
     check.add_argument("--timings", action="store_true", help="with --json: each case's seconds too (extra_data.seconds)")
     check.add_argument(
@@ -69,6 +72,9 @@ def _check(args: argparse.Namespace, console: Console) -> int:
             f"[red]採点対象のフォルダ {args.target} がありません / target folder {args.target} does not exist[/red]"
         )
         return 2
+    from grader import report  # the engine, once the arguments are known to be good
+    from grader.session import grade
+
     try:
         isolation = ["--isolate", "--sandbox", "off" if args.unsafe_no_sandbox else "auto"] if args.isolate else []
         results = grade(exercises, args.target, args.profile, isolation)
@@ -90,6 +96,8 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 
 def _plots(exercises: Sequence[registry.Exercise], args: argparse.Namespace, console: Console) -> None:
     """``check --plots DIR``: the student's curves over the reference's (the kit only: a release has no reference)."""
+    from grader import oracle
+
     if oracle.replaying():
         console.print(
             "[yellow]配布版では図を作れません (図には参照実装が必要で、配布版には含まれていません)。上の点数はそのまま有効です / "

@@ -21,7 +21,8 @@ from grader.feedback import CheckFailure
 from grader.loader import LoadError
 from grader.probes import time_limit
 from grader.results import ERROR, FAILED, PASSED, SKIPPED, CaseResult, Collector
-from grader.runner import InProcessRunner, Limits, Submission
+from grader.options import Limits
+from grader.runner import InProcessRunner, Submission
 
 if TYPE_CHECKING:
     from grader.isolation.runner import IsolatedRunner, RemoteSubmission

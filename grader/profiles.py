@@ -17,6 +17,7 @@ except ImportError:  # a hypothesis from before local constants
     Constants = None  # type: ignore[assignment,misc]
 
 from grader import oracle
+from grader.options import GRADING, PROFILES, RELEASE, SMOKE, STUDENT  # noqa: F401 - the names live there, light for command lines
 
 class _TorchGlobalGenerator:
     """torch's global CPU generator, shaped as hypothesis manages random generators.
@@ -40,12 +41,6 @@ class _TorchGlobalGenerator:
 #: Held here: hypothesis keeps only a weak reference to what it manages.
 TORCH_GENERATOR = _TorchGlobalGenerator()
 register_random(TORCH_GENERATOR)
-
-STUDENT = "student"
-GRADING = "grading"
-SMOKE = "smoke"
-RELEASE = "release"
-PROFILES = (STUDENT, GRADING, SMOKE, RELEASE)
 
 #: The seed of the release profile's examples (see RELEASE below).
 RELEASE_SEED = 0x5EED_2026

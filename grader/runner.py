@@ -20,7 +20,6 @@ import builtins
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,21 +28,6 @@ from grader.feedback import CheckFailure
 from grader.loader import LoadError, load_module, student_traceback
 from grader.probing.seal import INSTRUMENTS, protect, protect_entry, verify
 from grader.registry import Exercise
-
-@dataclass(frozen=True)
-class Limits:
-    """What the student's code may use when it runs isolated (see grader/isolation/).
-
-    ``call_timeout_s``: wall-clock seconds per request; ``memory_mb``: memory on top of
-    what torch itself takes; ``cpu_s``: CPU seconds of one worker (all its threads);
-    ``budget_s``: wall-clock seconds of the student's code across all the checks of one
-    grading run, after which the remaining checks fail at once.
-    """
-
-    call_timeout_s: float = 20.0
-    memory_mb: int = 2048
-    cpu_s: float = 300.0
-    budget_s: float = 600.0
 
 
 #: Every driver, by "module:qualname": how a worker finds the one a check asked for.

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,27 @@ def test_every_exercise_has_its_checks_package():
     for exercise in registry.EXERCISES:
         assert registry.check_file(exercise).is_file()
         assert (registry.check_file(exercise).parent / "__init__.py").is_file()
+
+
+#: What the command lines import to parse their arguments, and a batch's coordinating process to
+#: run a batch (its pool processes grade): none of them may load torch, hypothesis or pytest.
+LIGHT = ("grader.cli", "grader.instructor.cli", "grader.instructor.batch", "grader.instructor.staging")
+
+
+def test_command_lines_parse_and_a_batch_is_coordinated_without_torch():
+    """``--help`` or a mistyped exercise answers at once, and a batch's coordinator never loads torch
+    (grader/options.py holds what the parsers need)."""
+    code = "\n".join([
+        "import sys",
+        *(f"import {module}" for module in LIGHT),
+        "from grader import cli",
+        "from grader.instructor import cli as instructor_cli",
+        "cli._parser((instructor_cli,))",
+        "print(' '.join(sorted({'torch', 'hypothesis', 'pytest'} & set(sys.modules))))",
+    ])  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [], f"loaded by {LIGHT}: {proc.stdout}"
 
 
 # -- the checker itself can fail -----------------------------------------------------------------------

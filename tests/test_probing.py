@@ -31,7 +31,8 @@ from grader.probes import aten_ops, saved_tensors
 from grader.probing import seal
 from grader.probing.recorder import OpRecorder
 from grader.probing.tampering import Tampered
-from grader.runner import DRIVERS, Limits, driver_key
+from grader.options import Limits
+from grader.runner import DRIVERS, driver_key
 from tests.grading import ROOT, student_source
 
 X = torch.randn(3, 4, requires_grad=True)

@@ -23,7 +23,7 @@ from grader import registry
 from grader.feedback import CheckFailure
 from grader.isolation import wire
 from grader.isolation.runner import IsolatedRunner, Worker, WorkerFailure
-from grader.runner import Limits
+from grader.options import Limits
 
 #: Seconds within which any refusal must come (the measured attacks took minutes, or crashed).
 QUICK_S = 5.0

@@ -27,7 +27,8 @@ from grader.instructor import batch
 from grader.isolation import fork_server, sandbox, worker
 from grader.isolation.runner import IsolatedRunner, WorkerFailure
 from grader.loader import LoadError
-from grader.runner import Limits, StudentError
+from grader.options import Limits
+from grader.runner import StudentError
 from tests.grading import ROOT
 
 pytestmark = [

@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grader import cli, oracle
+from grader import cli, oracle, session
 
 
 def main(calls_path: Path, argv: list[str]) -> int:
     calls: dict[str, int] = {}
     declared: dict[str, bool] = {}
-    grade = cli.grade
+    grade = session.grade  # what the CLI's check command calls
 
     def count(call: oracle.Call) -> None:
         calls[str(call.check)] = calls.get(str(call.check), 0) + 1
@@ -34,12 +34,12 @@ def main(calls_path: Path, argv: list[str]) -> int:
         )
         return results
 
-    cli.grade = grade_and_note_declarations
+    session.grade = grade_and_note_declarations
     try:
         with oracle.listening(count):
             status = cli.main(argv)
     finally:
-        cli.grade = grade
+        session.grade = grade
     calls_path.write_text(json.dumps({"calls": calls, "declared": declared}), encoding="utf-8")
     return status
 

@@ -44,7 +44,7 @@ from typing import Any
 from grader import loader, registry
 from grader.instructor import grades, pool, staging
 from grader.instructor.grades import csv_cell, grader_errors  # noqa: F401 - the batch's API (cli.py, tests)
-from grader.runner import Limits
+from grader.options import Limits
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = "results.json"

@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.console import Console
 
-from grader import profiles, registry
+from grader import options, registry
 from grader.errors import EXIT_GRADER_ERROR, GraderError
-from grader.runner import Limits
+from grader.options import Limits
 
 
 def add_commands(sub: Any) -> dict[str, Callable[[argparse.Namespace, Console], int]]:
@@ -46,7 +46,7 @@ def add_commands(sub: Any) -> dict[str, Callable[[argparse.Namespace, Console], 
         help="grade even where the OS sandbox (bubblewrap) cannot start: a submission can then read other "
         "students' files and the model answers, or fake its grade",
     )  # fmt: skip
-    batch.add_argument("--profile", choices=profiles.PROFILES, default=profiles.GRADING)
+    batch.add_argument("--profile", choices=options.PROFILES, default=options.GRADING)
     batch.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     batch.add_argument(
         "--no-preflight", action="store_true",

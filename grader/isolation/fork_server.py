@@ -21,7 +21,7 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.isolation import sandbox
-from grader.runner import Limits
+from grader.options import Limits
 
 #: Seconds the fork server may take to start (import torch and the check modules, warm up).
 START_TIMEOUT_S = 120.0

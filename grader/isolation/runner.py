@@ -28,7 +28,8 @@ from grader.feedback import CheckFailure
 from grader.isolation import fork_server, sandbox, wire
 from grader.loader import LoadError, find_source
 from grader.registry import Exercise
-from grader.runner import Limits, StudentError, builtin_exception, driver_key
+from grader.options import Limits
+from grader.runner import StudentError, builtin_exception, driver_key
 
 #: Seconds a new worker may take to start and load the student's file.
 START_TIMEOUT_S = 60.0

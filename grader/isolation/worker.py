@@ -29,7 +29,8 @@ from grader import registry
 from grader.feedback import CheckFailure, plain
 from grader.isolation import guard, wire
 from grader.loader import LoadError, load_module, student_traceback
-from grader.runner import DRIVERS, Limits, StudentError, Submission
+from grader.options import Limits
+from grader.runner import DRIVERS, StudentError, Submission
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 

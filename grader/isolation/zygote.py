@@ -87,7 +87,7 @@ class Zygote:
 
     def start(self, request: dict[str, Any], fd: int) -> int:
         from grader.isolation import worker
-        from grader.runner import Limits
+        from grader.options import Limits
 
         scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
         pid = os.fork()
