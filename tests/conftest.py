@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from grader import registry
-from tests.grading import Checked, check_with_plots
+from tests.grading import ROOT, Checked, check_with_plots
 
 if TYPE_CHECKING:  # pytest-xdist is a test extra: the kit's tests run without it too
     from xdist.remote import Producer
@@ -42,7 +42,8 @@ def solutions_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
     (``test_isolated_grading_gives_solutions_full_marks_and_stubs_zero``), the way a class is graded.
     """
     exercises = [ex.short for ex in registry.EXERCISES] + [registry.EXERCISES[0].id]
-    return check_with_plots(exercises, "solutions", "smoke", tmp_path_factory.mktemp("solutions_checked"), traced=True)
+    workdir = tmp_path_factory.mktemp("solutions_checked")
+    return check_with_plots(exercises, ROOT / "solutions", "smoke", workdir, traced=True)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; no such hook without xdist

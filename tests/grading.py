@@ -115,13 +115,13 @@ class Checked:
     oracle: dict | None = None
 
 
-def check_with_plots(exercises: list[str], folder: str, profile: str, workdir: Path, traced: bool = False) -> Checked:
-    """``grader check EXERCISES --json --plots`` of the kit's own ``folder`` (in place: grading
-    writes nothing there), its JSON, plots and trace in ``workdir``; it must exit 0. The stubs'
-    folder, ``exercises``, is the CLI's default target and is not named."""
-    out, plots = workdir / f"{folder}.json", workdir / f"{folder}_plots"
-    calls = workdir / f"{folder}_oracle_calls.json" if traced else None
-    target = None if folder == "exercises" else ROOT / folder
+def check_with_plots(
+    exercises: list[str], target: Path | None, profile: str, workdir: Path, traced: bool = False
+) -> Checked:
+    """``grader check EXERCISES --json --plots`` of ``target`` (``None``: the CLI's default, ``exercises/``),
+    graded in place (grading writes nothing there), its JSON, plots and trace in ``workdir``; it must exit 0."""
+    out, plots = workdir / "results.json", workdir / "plots"
+    calls = workdir / "oracle_calls.json" if traced else None
     proc, results = check(exercises, target, out, profile, plots=plots, oracle_calls=calls)
     return Checked(proc.stdout, out, results, plots, json.loads(calls.read_text(encoding="utf-8")) if calls else None)
 

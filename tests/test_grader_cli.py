@@ -41,7 +41,7 @@ AWKWARD = pytest.mark.xdist_group("cli_awkward")  # one worker grades the awkwar
 @pytest.fixture(scope="module")
 def stubs_checked(tmp_path_factory) -> Checked:
     """``grader check --json --plots`` with neither exercises nor a target named: every stub, in ``exercises/``."""
-    return check_with_plots([], "exercises", "grading", tmp_path_factory.mktemp("stubs_checked"))
+    return check_with_plots([], None, "grading", tmp_path_factory.mktemp("stubs_checked"))
 
 
 @pytest.fixture
